@@ -1,0 +1,156 @@
+"""The ``lilaw-health`` command: run a recipe, compare methods, list what is registered."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
+
+from lilaw_health import __version__
+from lilaw_health.core.errors import LilawError
+from lilaw_health.recipe import SECTIONS, Recipe, builtin_recipes, load_recipe, valid_keys
+
+KEY_HELP = {
+    "name": "experiment name; default output folder is runs/<name>",
+    "domain": "data domain (lilaw-health list)",
+    "dataset": "dataset name within the domain (ecg: any UCR dataset, e.g. ECG5000)",
+    "model": "model name within the domain (ecg: fcn, lstm)",
+    "method": "training method for `run` (erm, lilaw)",
+    "methods": "methods for `compare`, e.g. [erm, lilaw]",
+    "seed": "seed of `run`: noise, split, initialisation, shuffling",
+    "seeds": "seeds for `compare`, e.g. [0, 1, 2]",
+    "epochs": "maximum training epochs",
+    "batch_size": "mini-batch size (also the meta step's validation batch)",
+    "lr": "Adam learning rate of the model",
+    "weight_decay": "Adam weight decay of the model",
+    "patience": "early stopping after this many epochs without improvement (0 = off)",
+    "monitor": "validation score for best-epoch selection: accuracy, balanced_accuracy, macro_f1, auroc, loss",
+    "val_fraction": "stratified share of the (noisy) training data held out for validation",
+    "loss": "per-sample loss: cross_entropy, focal",
+    "device": "auto (CUDA if available), cpu, cuda, cuda:1, ...",
+    "noise.kind": "label noise: none, symmetric, asymmetric, pairflip, transition, instance",
+    "noise.rate": "noise rate in [0, 1] (train and validation only; test labels stay clean)",
+    "noise.matrix": "row-stochastic transition matrix for noise.kind=transition",
+    "lilaw.alpha": "initial alpha (easy weight), >= 1; paper default 10",
+    "lilaw.beta": "initial beta (hard weight); paper default 2",
+    "lilaw.delta": "initial delta (moderate weight), >= beta; paper default 6",
+    "lilaw.lr": "meta learning rate of the scalars (0.005)",
+    "lilaw.weight_decay": "meta weight decay (1e-4)",
+    "lilaw.warmup_epochs": "epochs with the plain loss and no meta step (1)",
+    "lilaw.detach_weights": "stop the model gradient through W (ablation; off in the paper)",
+    "lilaw.meta_every": "meta step every k training steps (1)",
+    "data.<any>": "domain data options (ecg: root=<folder with NAME_TRAIN.tsv, NAME_TEST.tsv>)",
+    "model_args.<any>": "keyword arguments of the model constructor",
+}
+
+
+def _keys_epilog() -> str:
+    defaults = {f.name: f.default for f in fields(Recipe) if f.name not in SECTIONS}
+    for section, cls in SECTIONS.items():
+        defaults.update({f"{section}.{f.name}": f.default for f in fields(cls)})
+    lines = ["recipe keys (YAML, or --set key=value):"]
+    for key in valid_keys():
+        default = defaults.get(key, "")
+        shown = f" [default: {default}]" if default not in ("", None) and not callable(default) else ""
+        lines.append(f"  {key:<22} {KEY_HELP.get(key, '')}{shown}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lilaw-health",
+        description="Train reliable models on noisy clinical data with LiLAW (learnable adaptive sample "
+                    "weighting) and compare robust-training methods.",
+        epilog="Examples:\n  lilaw-health compare ecg5000_noisy\n"
+               "  lilaw-health run ecg5000_noisy --set method=lilaw epochs=3 noise.rate=0.4\n"
+               "  lilaw-health list",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,compare,list}")
+    for name, summary in (("run", "train and evaluate one method with one seed"),
+                          ("compare", "run several methods x seeds on the same data; print mean ± std")):
+        cmd = sub.add_parser(name, help=summary, description=summary, epilog=_keys_epilog(),
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        cmd.add_argument("recipe", help="registered recipe name (lilaw-health list) or path to a YAML recipe")
+        cmd.add_argument("--out", type=Path, help="output folder (default: runs/<recipe name>[/<method>/seed<k>])")
+        cmd.add_argument("--set", dest="overrides", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                         help="override recipe keys, e.g. --set epochs=3 noise.kind=symmetric noise.rate=0.4")
+        cmd.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
+        if name == "run":
+            cmd.add_argument("--no-resume", action="store_true",
+                             help="ignore an existing checkpoint in the output folder and start over")
+        else:
+            cmd.add_argument("--methods", nargs="+", help="methods to compare (default: the recipe's `methods`)")
+            cmd.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the recipe's `seeds`)")
+    sub.add_parser("list", help="list recipes, methods, domains, models, noise models, losses and monitors",
+                   description="List everything that can be chosen by name.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet = getattr(args, "quiet", False)
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except LilawError as error:
+        print(f"lilaw-health: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lilaw-health: interrupted; rerun the same command to resume from the last checkpoint.",
+              file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lilaw_health.experiment import run_experiment
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    out = args.out or Path("runs") / recipe.name / recipe.method / f"seed{recipe.seed}"
+    metrics = run_experiment(recipe, out, progress=not args.quiet, resume=not args.no_resume)
+    test = metrics["test"]
+    print(f"{recipe.name} | {recipe.method} | seed {recipe.seed} | " +
+          " | ".join(f"{k} {v:.4f}" for k, v in test.items()))
+    if metrics.get("final_scalars"):
+        print("final scalars: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics["final_scalars"].items()))
+    print(f"outputs: {out}/ (report.html, metrics.json, difficulty.csv)")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from lilaw_health.compare import run_comparison
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    out = args.out or Path("runs") / recipe.name
+    _, summary = run_comparison(recipe, out, methods=args.methods, seeds=args.seeds, progress=not args.quiet)
+    print(f"\n{recipe.name}: {recipe.dataset}, noise {recipe.noise.kind} {recipe.noise.rate}, test set clean")
+    print(summary.to_string(index=False))
+    print(f"\noutputs: {out}/ (comparison.html, summary.csv, runs.csv; one folder per run)")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from lilaw_health.core.losses import PER_SAMPLE_LOSSES
+    from lilaw_health.core.methods import METHODS
+    from lilaw_health.core.metrics import MONITORS
+    from lilaw_health.core.noise import NOISE_MODELS
+    from lilaw_health.domains import DOMAIN_MODULES, get_domain
+
+    sections = {"recipes": sorted(builtin_recipes()), "methods": METHODS.names(), "domains": sorted(DOMAIN_MODULES),
+                "noise models": NOISE_MODELS.names(), "losses": PER_SAMPLE_LOSSES.names(),
+                "monitors": MONITORS.names()}
+    for name in sorted(DOMAIN_MODULES):
+        sections[f"{name} models"] = get_domain(name).model_names()
+    for title, names in sections.items():
+        print(f"{title}:\n" + textwrap.indent("\n".join(names) or "(none)", "  "))
+    return 0
+
+
+COMMANDS = {"run": _run, "compare": _compare, "list": _list}
+
+if __name__ == "__main__":
+    sys.exit(main())

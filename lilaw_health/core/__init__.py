@@ -1,0 +1,29 @@
+"""The domain-agnostic engine: LiLAW weighting, methods, trainer, noise, metrics.
+
+Nothing here imports a domain, mediapipe, tsai or fairlearn.
+"""
+
+from lilaw_health.core.data import ArrayDataset, LabeledView, TaskData, stratified_split
+from lilaw_health.core.difficulty import difficulty_table, write_difficulty
+from lilaw_health.core.errors import ConfigError, InputError, LilawError, UnknownNameError
+from lilaw_health.core.lilaw import LiLAW, LiLAWConfig
+from lilaw_health.core.losses import PER_SAMPLE_LOSSES
+from lilaw_health.core.methods import METHODS, Method, MethodContext
+from lilaw_health.core.metrics import classification_metrics, detection_metrics
+from lilaw_health.core.noise import NoisyLabels, inject_label_noise
+from lilaw_health.core.trainer import TrainConfig, Trainer, TrainResult
+from lilaw_health.core.weighting import (
+    LiLAWWeights,
+    lilaw_weights,
+    lilaw_weights_multilabel,
+    lilaw_weights_regression,
+    weighted_mean,
+)
+
+__all__ = [
+    "ArrayDataset", "ConfigError", "InputError", "LabeledView", "LiLAW", "LiLAWConfig", "LiLAWWeights",
+    "LilawError", "METHODS", "Method", "MethodContext", "NoisyLabels", "PER_SAMPLE_LOSSES", "TaskData",
+    "TrainConfig", "TrainResult", "Trainer", "UnknownNameError", "classification_metrics", "detection_metrics",
+    "difficulty_table", "inject_label_noise", "lilaw_weights", "lilaw_weights_multilabel",
+    "lilaw_weights_regression", "stratified_split", "weighted_mean", "write_difficulty",
+]

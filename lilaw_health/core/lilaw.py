@@ -1,0 +1,150 @@
+"""The learnable LiLAW scalars and their meta step.
+
+Per training mini-batch (Moturu et al., arXiv:2509.20786, Algorithm 1):
+
+1. model step with alpha, beta, delta frozen: loss = mean(W * l), W not detached by
+   default, so the model gradient also flows through W;
+2. meta step on a random validation mini-batch (its labels are the observed, noisy ones):
+   forward without gradients to the model, same weighted loss, ONE plain gradient step
+   ``q <- q - lr * (dL/dq + weight_decay * q)`` on the three scalars;
+3. clamp alpha >= 1 and delta >= beta.
+
+There is no look-ahead or second-order term: the extra cost is one no-grad forward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from lilaw_health.core.errors import ConfigError
+from lilaw_health.core.weighting import (
+    LiLAWWeights,
+    lilaw_weights,
+    lilaw_weights_multilabel,
+    lilaw_weights_regression,
+    weighted_mean,
+)
+
+TASKS = ("classification", "multilabel", "regression")
+
+
+@dataclass(frozen=True)
+class LiLAWConfig:
+    """Hyperparameters of LiLAW; the paper's defaults need no tuning.
+
+    Attributes
+    ----------
+    alpha, beta, delta : float
+        Initial scalars (10, 2, 6). Must satisfy alpha >= 1 and delta >= beta.
+    lr, weight_decay : float
+        Plain gradient step on the scalars (0.005, 1e-4).
+    warmup_epochs : int
+        Epochs trained with the unweighted loss and no meta step (1).
+    detach_weights : bool
+        Stop the model gradient from flowing through W (an ablation; off in the paper).
+    meta_every : int
+        Take the meta step every k training steps (1 = every step, as in the paper).
+    """
+
+    alpha: float = 10.0
+    beta: float = 2.0
+    delta: float = 6.0
+    lr: float = 0.005
+    weight_decay: float = 1e-4
+    warmup_epochs: int = 1
+    detach_weights: bool = False
+    meta_every: int = 1
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.alpha < 1:
+            problems.append(f"alpha must be >= 1 (received {self.alpha})")
+        if self.delta < self.beta:
+            problems.append(f"delta must be >= beta (received delta={self.delta}, beta={self.beta})")
+        if not self.lr > 0:
+            problems.append(f"lr must be > 0 (received {self.lr})")
+        if self.weight_decay < 0:
+            problems.append(f"weight_decay must be >= 0 (received {self.weight_decay})")
+        if self.warmup_epochs < 0:
+            problems.append(f"warmup_epochs must be >= 0 (received {self.warmup_epochs})")
+        if self.meta_every < 1:
+            problems.append(f"meta_every must be >= 1 (received {self.meta_every})")
+        if problems:
+            raise ConfigError("invalid lilaw settings: " + "; ".join(problems) + ". The paper's defaults are "
+                              "alpha=10, beta=2, delta=6, lr=0.005, weight_decay=1e-4, warmup_epochs=1.")
+
+
+class LiLAW(nn.Module):
+    """The three learnable scalars with the weighted loss and the meta step.
+
+    Use it inside any PyTorch loop: ``loss = lilaw.loss(logits, y, per_sample_loss)`` for the
+    model step, then ``lilaw.meta_step(val_logits, val_y, val_per_sample_loss)`` after the
+    model optimiser's step. Never give ``lilaw.parameters()`` to the model optimiser.
+
+    Parameters
+    ----------
+    config : LiLAWConfig
+    task : {"classification", "multilabel", "regression"}
+    target_range : float, optional
+        Width of the target range; required for regression.
+    """
+
+    def __init__(self, config: LiLAWConfig | None = None, *, task: str = "classification",
+                 target_range: float | None = None) -> None:
+        super().__init__()
+        self.config = config or LiLAWConfig()
+        if task not in TASKS:
+            raise ConfigError(f"task must be one of {', '.join(TASKS)}; received {task!r}.")
+        if task == "regression" and not (target_range and target_range > 0):
+            raise ConfigError("regression needs target_range > 0 (e.g. 16 for PSPI 0..16); "
+                              f"received {target_range!r}.")
+        self.task = task
+        self.target_range = target_range
+        self.alpha = nn.Parameter(torch.tensor(float(self.config.alpha)))
+        self.beta = nn.Parameter(torch.tensor(float(self.config.beta)))
+        self.delta = nn.Parameter(torch.tensor(float(self.config.delta)))
+
+    def weights(self, outputs: Tensor, targets: Tensor, *, learnable: bool = False) -> LiLAWWeights:
+        """Per-sample weights at the current scalars (frozen unless ``learnable``)."""
+        a, b, d = (self.alpha, self.beta, self.delta) if learnable else (
+            self.alpha.detach(), self.beta.detach(), self.delta.detach())
+        if self.task == "classification":
+            return lilaw_weights(outputs, targets, alpha=a, beta=b, delta=d)
+        if self.task == "multilabel":
+            return lilaw_weights_multilabel(outputs, targets, alpha=a, beta=b, delta=d)
+        assert self.target_range is not None
+        return lilaw_weights_regression(outputs, targets, target_range=self.target_range, alpha=a, beta=b, delta=d)
+
+    def loss(self, outputs: Tensor, targets: Tensor, per_sample_loss: Tensor) -> Tensor:
+        """Weighted training loss for the model step; the scalars receive no gradient."""
+        w = self.weights(outputs, targets).w
+        if self.config.detach_weights:
+            w = w.detach()
+        return weighted_mean(per_sample_loss, w)
+
+    def meta_step(self, outputs: Tensor, targets: Tensor, per_sample_loss: Tensor) -> Tensor:
+        """One plain gradient step on (alpha, beta, delta) from a validation batch.
+
+        ``outputs`` and ``per_sample_loss`` are detached here, so computing them under
+        ``torch.no_grad()`` is enough. Returns the meta loss (before the step).
+        """
+        outputs, per_sample_loss = outputs.detach(), per_sample_loss.detach()
+        meta_loss = weighted_mean(per_sample_loss, self.weights(outputs, targets, learnable=True).w)
+        scalars = [self.alpha, self.beta, self.delta]
+        grads = torch.autograd.grad(meta_loss, scalars)
+        with torch.no_grad():
+            for q, g in zip(scalars, grads):
+                q.sub_(self.config.lr * (g + self.config.weight_decay * q))
+            self.alpha.clamp_(min=1.0)
+            self.delta.copy_(torch.maximum(self.delta, self.beta))
+        return meta_loss.detach()
+
+    def scalars(self) -> dict[str, float]:
+        """Current values as plain floats (for logging)."""
+        return {"alpha": self.alpha.item(), "beta": self.beta.item(), "delta": self.delta.item()}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v:.4f}" for k, v in self.scalars().items())

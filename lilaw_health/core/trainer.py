@@ -1,0 +1,250 @@
+"""A model-agnostic training loop with early stopping, atomic checkpoints and exact resume.
+
+Exact resume: every random draw of epoch ``e`` (shuffling, dropout, validation batches for
+the meta step) comes from generators seeded with ``(seed, e)``, and a checkpoint holding the
+model, optimiser, method and bookkeeping is written atomically after every epoch. A run
+resumed from its last checkpoint therefore ends with the same weights and metrics as an
+uninterrupted run (on the CPU; GPU kernels may be nondeterministic).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from lilaw_health.core.checkpoint import load_checkpoint, save_checkpoint
+from lilaw_health.core.data import LabeledView
+from lilaw_health.core.errors import NOT_FINITE, ConfigError, InputError
+from lilaw_health.core.methods import Batch, Method
+from lilaw_health.core.metrics import MONITORS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of the training loop (the model and the method are passed separately)."""
+
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 0
+    monitor: str = "accuracy"
+    device: str = "auto"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError(f"epochs and batch_size must be >= 1; received epochs={self.epochs}, "
+                              f"batch_size={self.batch_size}.")
+        if self.patience < 0:
+            raise ConfigError(f"patience must be >= 0 (0 disables early stopping); received {self.patience}.")
+        MONITORS.get(self.monitor)
+
+
+@dataclass
+class TrainResult:
+    """What :meth:`Trainer.fit` returns; the model holds the best epoch's weights."""
+
+    history: pd.DataFrame
+    trajectory: pd.DataFrame
+    best_epoch: int
+    best_score: float
+    epochs_run: int
+    stopped_early: bool
+    seconds_per_epoch: float = field(default=float("nan"))
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when available, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    """Train any ``nn.Module`` that returns logits with a method from the registry.
+
+    Parameters
+    ----------
+    model : nn.Module
+    method : Method
+    config : TrainConfig
+    checkpoint_dir : path, optional
+        Where ``last.pt`` and ``best.pt`` go; without it nothing is written.
+    progress : bool
+        Show a tqdm bar with loss, validation metric and the LiLAW scalars.
+    """
+
+    def __init__(self, model: nn.Module, method: Method, *, config: TrainConfig,
+                 checkpoint_dir: str | Path | None = None, progress: bool = False) -> None:
+        self.model = model
+        self.method = method
+        self.config = config
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.progress = progress
+        self.device = resolve_device(config.device)
+        self._best_weights: dict[str, Tensor] | None = None
+
+    def fit(self, train: LabeledView, val: LabeledView, *, resume: bool = True) -> TrainResult:
+        cfg = self.config
+        self.model.to(self.device)
+        self.method.to(self.device)
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        state = self._initial_state()
+        if resume:
+            state = self._maybe_resume(state, optimizer)
+        monitor_fn, higher_is_better = MONITORS.get(cfg.monitor)
+        last_epoch = state["epoch"] if state["stopped_early"] else cfg.epochs
+        bar = tqdm(range(state["epoch"], last_epoch), initial=state["epoch"], total=cfg.epochs,
+                   disable=not self.progress, desc=self.method.name, leave=False)
+        for epoch in bar:
+            started = time.perf_counter()
+            train_loss = self._train_epoch(train, val, optimizer, epoch, state)
+            proba, val_loss = self.predict_proba(val, with_loss=True)
+            score = val_loss if cfg.monitor == "loss" else monitor_fn(val.targets, proba)
+            row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, f"val_{cfg.monitor}": score,
+                   **(self.method.scalars() or {}), "seconds": time.perf_counter() - started}
+            state["history"].append(row)
+            improved = state["best_epoch"] < 0 or (score > state["best_score"] if higher_is_better
+                                                   else score < state["best_score"])
+            if improved:
+                state.update(best_epoch=epoch, best_score=score, bad_epochs=0)
+                self._save_best()
+            else:
+                state["bad_epochs"] += 1
+            state["epoch"] = epoch + 1
+            self._save_last(state, optimizer)
+            bar.set_postfix(loss=f"{train_loss:.3f}", **{cfg.monitor: f"{score:.3f}"},
+                            **{k: f"{v:.2f}" for k, v in (self.method.scalars() or {}).items()})
+            if cfg.patience and state["bad_epochs"] >= cfg.patience:
+                state["stopped_early"] = True
+                self._save_last(state, optimizer)
+                break
+        bar.close()
+        self._restore_best()
+        history = pd.DataFrame(state["history"])
+        return TrainResult(history=history, trajectory=pd.DataFrame(state["trajectory"],
+                                                                    columns=["step", "epoch", "alpha", "beta", "delta"]),
+                           best_epoch=state["best_epoch"], best_score=state["best_score"], epochs_run=state["epoch"],
+                           stopped_early=state["stopped_early"],
+                           seconds_per_epoch=float(history["seconds"].mean()) if len(history) else float("nan"))
+
+    def _train_epoch(self, train: LabeledView, val: LabeledView, optimizer: torch.optim.Optimizer,
+                     epoch: int, state: dict[str, Any]) -> float:
+        torch.manual_seed(_epoch_seed(self.config.seed, epoch, 0))
+        loader = self._loader(train, shuffle=True, seed=_epoch_seed(self.config.seed, epoch, 1))
+        next_val_batch = self._val_sampler(val, seed=_epoch_seed(self.config.seed, epoch, 2))
+        self.model.train()
+        total, count = 0.0, 0
+        for _, inputs, targets in loader:
+            inputs, targets = inputs.to(self.device), targets.to(self.device)
+            loss = self.method.training_loss(self.model(inputs), targets, epoch=epoch)
+            value = loss.item()
+            if not np.isfinite(value):
+                raise InputError(NOT_FINITE.format(arg=f"training loss (epoch {epoch}, step {state['step']})",
+                                                   count=1, index=0))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scalars = self.method.after_model_step(self.model, epoch=epoch, step=state["step"],
+                                                   next_val_batch=next_val_batch)
+            if scalars is not None:
+                state["trajectory"].append({"step": state["step"], "epoch": epoch, **scalars})
+            state["step"] += 1
+            total += value * len(targets)
+            count += len(targets)
+        return total / max(count, 1)
+
+    def _val_sampler(self, val: LabeledView, *, seed: int):
+        generator = torch.Generator().manual_seed(seed)
+        size = min(self.config.batch_size, len(val))
+
+        def next_val_batch() -> Batch:
+            positions = torch.randperm(len(val), generator=generator)[:size].tolist()
+            items = [val[i] for i in positions]
+            inputs = torch.stack([torch.as_tensor(x) for _, x, _ in items]).to(self.device)
+            targets = torch.as_tensor([y for _, _, y in items], dtype=torch.long, device=self.device)
+            return inputs, targets
+
+        return next_val_batch
+
+    def _loader(self, dataset: LabeledView, *, shuffle: bool, seed: int = 0) -> DataLoader:
+        generator = torch.Generator().manual_seed(seed)
+        return DataLoader(dataset, batch_size=self.config.batch_size, shuffle=shuffle, generator=generator,
+                          pin_memory=self.device.type == "cuda")
+
+    @torch.no_grad()
+    def predict_proba(self, dataset: LabeledView, *, with_loss: bool = False) -> Any:
+        """Softmax probabilities (n_samples, n_classes) in dataset order; optionally the mean CE."""
+        logits = self.predict_logits(dataset)
+        proba = torch.softmax(logits, dim=1)
+        if not with_loss:
+            return proba.numpy()
+        targets = torch.as_tensor(dataset.targets, dtype=torch.long)
+        loss = float(torch.nn.functional.cross_entropy(logits, targets)) if len(targets) else float("nan")
+        return proba.numpy(), loss
+
+    @torch.no_grad()
+    def predict_logits(self, dataset: LabeledView) -> Tensor:
+        """Logits (n_samples, n_classes) in dataset order, on the CPU."""
+        self.model.eval()
+        parts = [self.model(inputs.to(self.device)).float().cpu() for _, inputs, _ in self._loader(dataset, shuffle=False)]
+        return torch.cat(parts)
+
+    def _initial_state(self) -> dict[str, Any]:
+        return {"epoch": 0, "step": 0, "history": [], "trajectory": [], "best_epoch": -1,
+                "best_score": float("nan"), "bad_epochs": 0, "stopped_early": False}
+
+    def _maybe_resume(self, state: dict[str, Any], optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+        path = self.checkpoint_dir / "last.pt" if self.checkpoint_dir else None
+        if path is None or not path.exists():
+            return state
+        saved = load_checkpoint(path)
+        if saved["train_config"] != asdict(self.config) or saved["method_name"] != self.method.name:
+            raise ConfigError(f"checkpoint {path} was written by a different configuration "
+                              f"({saved['method_name']}, {saved['train_config']}). Use a new output folder, "
+                              "or delete the checkpoints folder to start over.")
+        self.model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        self.method.load_state_dict(saved["method"])
+        logger.info("resumed from %s at epoch %d", path, saved["state"]["epoch"])
+        return saved["state"]
+
+    def _save_last(self, state: dict[str, Any], optimizer: torch.optim.Optimizer) -> None:
+        if self.checkpoint_dir is None:
+            return
+        save_checkpoint(self.checkpoint_dir / "last.pt", {
+            "model": self.model.state_dict(), "optimizer": optimizer.state_dict(),
+            "method": self.method.state_dict(), "method_name": self.method.name,
+            "train_config": asdict(self.config), "state": state})
+
+    def _save_best(self) -> None:
+        weights = copy.deepcopy(self.model.state_dict())
+        self._best_weights = weights
+        if self.checkpoint_dir is not None:
+            save_checkpoint(self.checkpoint_dir / "best.pt", {"model": weights})
+
+    def _restore_best(self) -> None:
+        weights = self._best_weights
+        if weights is None and self.checkpoint_dir is not None and (self.checkpoint_dir / "best.pt").exists():
+            weights = load_checkpoint(self.checkpoint_dir / "best.pt")["model"]
+        if weights is not None:
+            self.model.load_state_dict(weights)
+
+
+def _epoch_seed(seed: int, epoch: int, stream: int) -> int:
+    """Independent, reproducible seed for one random stream of one epoch."""
+    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1)[0])

@@ -1,0 +1,175 @@
+"""LiLAW: Lightweight Learnable Adaptive Weighting.
+
+Moturu, Muzammil, Goldenberg, Taati, "LiLAW: Lightweight Learnable Adaptive Weighting to
+Meta-Learn Sample Difficulty, Improve Noisy Training, Increase Fairness, and Effectively
+Use Synthetic Data", arXiv:2509.20786 (v2, 2026).
+
+Three global scalars weight each sample's loss by its difficulty. With ``u`` the
+agreement of the model with the observed label and ``v`` its reference (for
+classification ``u = p`` the probability of the observed label, ``v = m`` the largest
+probability):
+
+    W_alpha = sigmoid(alpha * u - v)             easy      (agree, confident)
+    W_beta  = sigmoid(-(beta * u - v))           hard      (confidently disagree)
+    W_delta = exp(-(delta * u - v) ** 2 / 2)     moderate  (unconfident)
+    W       = W_alpha + W_beta + W_delta
+
+The multi-label and regression variants of the paper's appendix only change ``u`` and
+``v`` (and divide by a target range), so one private function computes all three.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from lilaw_health.core.errors import LENGTH_MISMATCH, NOT_FINITE, SHAPE, InputError
+from lilaw_health.core.validation import check_class_targets
+
+
+class LiLAWWeights(NamedTuple):
+    """The three LiLAW components and their sum, each of shape (n_samples,)."""
+
+    w_alpha: Tensor
+    w_beta: Tensor
+    w_delta: Tensor
+    w: Tensor
+
+
+def lilaw_weights(
+    logits: Tensor, targets: Tensor, *, alpha: float | Tensor, beta: float | Tensor, delta: float | Tensor
+) -> LiLAWWeights:
+    """Per-sample LiLAW weights for single-label classification.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n_samples, n_classes)
+        Unnormalised model outputs.
+    targets : Tensor of shape (n_samples,)
+        Observed (possibly noisy) integer class ids.
+    alpha, beta, delta : float or 0-d Tensor
+        The LiLAW scalars (paper defaults 10, 2, 6). Gradients flow to them, and to the
+        logits, when they require grad.
+
+    Returns
+    -------
+    LiLAWWeights
+        ``w_alpha``, ``w_beta``, ``w_delta`` and ``w``, each of shape (n_samples,).
+
+    Examples
+    --------
+    >>> import torch
+    >>> logits = torch.log(torch.tensor([[0.95, 0.05], [0.05, 0.95]]))
+    >>> w = lilaw_weights(logits, torch.tensor([0, 0]), alpha=9.0, beta=3.0, delta=7.0).w
+    >>> [round(v, 3) for v in w.tolist()]
+    [1.13, 1.903]
+    """
+    _check_logits(logits)
+    check_class_targets(targets, n_classes=logits.shape[1], n_samples=logits.shape[0])
+    p, m = agreement(logits, targets)
+    return _weights(p, m, alpha, beta, delta)
+
+
+def lilaw_weights_multilabel(
+    logits: Tensor, targets: Tensor, *, alpha: float | Tensor, beta: float | Tensor, delta: float | Tensor
+) -> LiLAWWeights:
+    """LiLAW weights for multi-label outputs (sigmoid per label).
+
+    ``p`` is the mean sigmoid output over a sample's k observed positive labels and ``m`` the
+    mean of its top-k sigmoid outputs. A sample with no positive label uses k = 1 and
+    ``p`` = 1 - its largest output (its "label" is the absence of every class).
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n_samples, n_labels)
+    targets : Tensor of shape (n_samples, n_labels)
+        Binary indicators (0/1, any dtype).
+    """
+    _check_logits(logits)
+    if targets.shape != logits.shape:
+        raise InputError(
+            SHAPE.format(arg="targets", expected=tuple(logits.shape), received=tuple(targets.shape),
+                         fix="Pass one 0/1 indicator per label, shaped like the logits.")
+        )
+    probs = torch.sigmoid(logits)
+    positives = targets.to(probs.dtype)
+    k = positives.sum(dim=1)
+    top = torch.sort(probs, dim=1, descending=True).values
+    rank = torch.arange(probs.shape[1], device=probs.device).expand_as(probs)
+    k_eff = k.clamp(min=1)
+    m = (top * (rank < k_eff[:, None])).sum(dim=1) / k_eff
+    p = torch.where(k > 0, (probs * positives).sum(dim=1) / k_eff, 1.0 - top[:, 0])
+    return _weights(p, m, alpha, beta, delta)
+
+
+def lilaw_weights_regression(
+    predictions: Tensor,
+    targets: Tensor,
+    *,
+    target_range: float,
+    alpha: float | Tensor,
+    beta: float | Tensor,
+    delta: float | Tensor,
+) -> LiLAWWeights:
+    """LiLAW weights for regression: ``(q * f(x) - y) / R`` replaces ``q * p - m``.
+
+    Parameters
+    ----------
+    predictions, targets : Tensor of shape (n_samples,)
+    target_range : float
+        Width R of the target range (16 for PSPI pain intensity 0..16).
+    """
+    if predictions.shape != targets.shape or predictions.dim() != 1:
+        raise InputError(
+            SHAPE.format(arg="predictions and targets", expected="(n_samples,) each",
+                         received=f"{tuple(predictions.shape)} and {tuple(targets.shape)}",
+                         fix="Squeeze the model output to one value per sample.")
+        )
+    if not target_range > 0:
+        raise InputError(f"target_range must be > 0; received {target_range}. Pass the width of the target range.")
+    _check_finite("predictions", predictions)
+    return _weights(predictions, targets.to(predictions.dtype), alpha, beta, delta, scale=target_range)
+
+
+def agreement(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """``p`` (probability of the observed label) and ``m`` (largest probability), (n_samples,) each."""
+    probs = torch.softmax(logits, dim=1)
+    p = probs.gather(1, targets.long()[:, None]).squeeze(1)
+    return p, probs.max(dim=1).values
+
+
+def _weights(
+    u: Tensor, v: Tensor, alpha: float | Tensor, beta: float | Tensor, delta: float | Tensor, *, scale: float = 1.0
+) -> LiLAWWeights:
+    w_alpha = torch.sigmoid((alpha * u - v) / scale)
+    w_beta = torch.sigmoid(-(beta * u - v) / scale)
+    w_delta = torch.exp(-(((delta * u - v) / scale) ** 2) / 2)
+    return LiLAWWeights(w_alpha, w_beta, w_delta, w_alpha + w_beta + w_delta)
+
+
+def weighted_mean(per_sample_loss: Tensor, sample_weight: Tensor) -> Tensor:
+    """Batch mean of ``sample_weight * per_sample_loss``; both of shape (n_samples,)."""
+    if per_sample_loss.shape != sample_weight.shape:
+        raise InputError(
+            LENGTH_MISMATCH.format(arg_a="per_sample_loss", arg_b="sample_weight",
+                                   len_a=tuple(per_sample_loss.shape), len_b=tuple(sample_weight.shape))
+        )
+    return (sample_weight * per_sample_loss).mean()
+
+
+def _check_logits(logits: Tensor) -> None:
+    if logits.dim() != 2 or logits.shape[1] < 1:
+        raise InputError(
+            SHAPE.format(arg="logits", expected="(n_samples, n_classes)", received=tuple(logits.shape),
+                         fix="Return one row of class scores per sample from the model.")
+        )
+    _check_finite("logits", logits)
+
+
+def _check_finite(arg: str, values: Tensor) -> None:
+    bad = ~torch.isfinite(values.detach())
+    if bad.any():
+        first = int(bad.reshape(-1).nonzero()[0])
+        raise InputError(NOT_FINITE.format(arg=arg, count=int(bad.sum()), index=first))

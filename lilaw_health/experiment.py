@@ -1,0 +1,154 @@
+"""Run one recipe end to end and write its output folder.
+
+Folder layout: ``config.yaml`` (the resolved recipe, written first), ``checkpoints/``
+(``last.pt`` every epoch, ``best.pt``), ``history.csv``, ``trajectory.csv``,
+``difficulty.csv``, ``metrics.json`` (written last: its presence means the run finished),
+the plots and ``report.md`` / ``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lilaw_health.core.checkpoint import atomic_write_text
+from lilaw_health.core.data import LabeledView, TaskData, dataset_inputs, dataset_labels, dataset_sample_ids
+from lilaw_health.core.data import stratified_split
+from lilaw_health.core.difficulty import difficulty_table, write_difficulty
+from lilaw_health.core.losses import PER_SAMPLE_LOSSES
+from lilaw_health.core.methods import METHODS, MethodContext
+from lilaw_health.core.metrics import classification_metrics, confusion, detection_metrics, per_class_report
+from lilaw_health.core.noise import NOISE_MODELS, NoisyLabels, inject_label_noise
+from lilaw_health.core.trainer import Trainer, TrainResult
+from lilaw_health.domains import get_domain
+from lilaw_health.recipe import Recipe
+from lilaw_health.reporting import write_run_report
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Train and validation views carved from the (noisy) training data, and the clean test."""
+
+    train: LabeledView
+    val: LabeledView
+    test: LabeledView
+    noise: NoisyLabels
+    clean_labels: np.ndarray
+
+
+def prepare_splits(data: TaskData, recipe: Recipe) -> Splits:
+    """Inject the recipe's noise into the training labels, then split off validation."""
+    clean = dataset_labels(data.train, arg="training data")
+    features = dataset_inputs(data.train) if recipe.noise.kind == "instance" else None
+    noise = inject_label_noise(clean, kind=recipe.noise.kind, rate=recipe.noise.rate, n_classes=data.n_classes,
+                               seed=recipe.seed, transition_matrix=recipe.noise.matrix, features=features)
+    train_idx, val_idx = stratified_split(noise.labels, fraction=recipe.val_fraction, seed=recipe.seed)
+    ids = np.asarray(dataset_sample_ids(data.train), dtype=object)
+    test_labels = dataset_labels(data.test, arg="test data")
+
+    def view(base: Any, idx: np.ndarray, labels: np.ndarray, sample_ids: np.ndarray) -> LabeledView:
+        return LabeledView(base, idx, labels[idx], sample_ids[idx].tolist())
+
+    all_test = np.arange(len(test_labels))
+    return Splits(train=view(data.train, train_idx, noise.labels, ids),
+                  val=view(data.train, val_idx, noise.labels, ids),
+                  test=view(data.test, all_test, test_labels, np.asarray(dataset_sample_ids(data.test), dtype=object)),
+                  noise=noise, clean_labels=clean)
+
+
+def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = False, resume: bool = True) -> dict:
+    """Train and evaluate one recipe; returns the metrics written to ``metrics.json``."""
+    out_dir = Path(out_dir)
+    NOISE_MODELS.get(recipe.noise.kind)
+    METHODS.get(recipe.method)
+    domain = get_domain(recipe.domain)
+    atomic_write_text(out_dir / "config.yaml", recipe.to_yaml())
+    seed_everything(recipe.seed)
+    data = domain.load_data(recipe.dataset, options=recipe.data)
+    splits = prepare_splits(data, recipe)
+    seed_everything(recipe.seed)
+    model = domain.build_model(recipe.model, data=data, options=recipe.model_args)
+    context = MethodContext(loss_fn=PER_SAMPLE_LOSSES.get(recipe.loss), n_classes=data.n_classes, lilaw=recipe.lilaw)
+    method = METHODS.get(recipe.method)(context)
+    trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
+                      progress=progress)
+    result = trainer.fit(splits.train, splits.val, resume=resume)
+    metrics = _evaluate(trainer, splits, data, result, recipe)
+    difficulty = _difficulty(trainer, splits, recipe, method.scalars())
+    if splits.noise.flipped.any():
+        metrics["detection"] = detection_metrics(difficulty["is_flipped"].to_numpy(),
+                                                 difficulty["mislabel_score"].to_numpy())
+    _write_outputs(out_dir, recipe, metrics, result, difficulty)
+    return metrics
+
+
+def _evaluate(trainer: Trainer, splits: Splits, data: TaskData, result: TrainResult, recipe: Recipe) -> dict:
+    proba = trainer.predict_proba(splits.test)
+    y_true, y_pred = splits.test.targets, proba.argmax(axis=1)
+    return {
+        "recipe": recipe.name, "method": recipe.method, "seed": recipe.seed, "dataset": data.name,
+        "test": classification_metrics(y_true, proba, n_classes=data.n_classes),
+        "final_scalars": trainer.method.scalars(),
+        "best_epoch": result.best_epoch, "best_val_score": result.best_score, "epochs_run": result.epochs_run,
+        "stopped_early": result.stopped_early, "seconds_per_epoch": result.seconds_per_epoch,
+        "noise": {"kind": recipe.noise.kind, "rate": recipe.noise.rate, "realised_rate": splits.noise.rate},
+        "per_class": per_class_report(y_true, y_pred, n_classes=data.n_classes,
+                                      class_names=data.class_names).to_dict("records"),
+        "confusion_matrix": confusion(y_true, y_pred, n_classes=data.n_classes).tolist(),
+        "class_names": data.class_names,
+    }
+
+
+def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, scalars: dict[str, float] | None) -> pd.DataFrame:
+    """Difficulty of every training sample (train and validation parts) at the best epoch.
+
+    Methods without learnable scalars are described with the recipe's initial ones.
+    """
+    scalars = scalars or {k: getattr(recipe.lilaw, k) for k in ("alpha", "beta", "delta")}
+    parts = []
+    for name, view in (("train", splits.train), ("val", splits.val)):
+        table = difficulty_table(trainer.predict_logits(view), view.targets, sample_ids=view.sample_ids,
+                                 scalars=scalars, split=[name] * len(view))
+        table["clean_label"] = splits.clean_labels[view.indices]
+        table["is_flipped"] = splits.noise.flipped[view.indices]
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _write_outputs(out_dir: Path, recipe: Recipe, metrics: dict, result: TrainResult, difficulty: pd.DataFrame) -> None:
+    atomic_write_text(out_dir / "history.csv", result.history.to_csv(index=False))
+    atomic_write_text(out_dir / "trajectory.csv", result.trajectory.to_csv(index=False))
+    write_difficulty(difficulty, out_dir)
+    write_run_report(out_dir, title=f"{recipe.name}: {recipe.method}, seed {recipe.seed}",
+                     config_text=recipe.to_yaml(), metrics=metrics, history=result.history,
+                     trajectory=result.trajectory, difficulty=difficulty, monitor=recipe.monitor)
+    atomic_write_text(out_dir / "metrics.json", json.dumps(_jsonable(metrics), indent=2))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

@@ -1,0 +1,184 @@
+"""Figures for the reports: LiLAW scalars, learning curves and a comparison of methods.
+
+Figures are drawn off-screen, saved as PNG at 120 dpi through a temporary file that
+replaces the target only once complete, and always closed, so a long sweep neither leaks
+figures nor leaves half-written images behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from os import PathLike
+from pathlib import Path
+
+import matplotlib
+
+# Reports are written on headless training machines; pyplot must not look for a display.
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from lilaw_health.core.checkpoint import atomic_write  # noqa: E402
+from lilaw_health.core.errors import InputError  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+DPI = 120
+SCALARS = ("alpha", "beta", "delta")
+MISSING_COLUMNS = "{arg} is missing column(s) {missing}; received columns {received}. {fix}"
+EMPTY_FRAME = "{arg} has no rows. {fix}"
+NO_METRICS = "metrics must name at least one metric column of table; received {metrics!r}."
+_HISTORY_FIX = "Pass one row per epoch with columns epoch, train_loss, val_loss and val_<monitor>."
+
+
+def plot_lilaw_scalars(trajectory: pd.DataFrame, path: str | PathLike[str]) -> Path | None:
+    """Plot alpha, beta and delta against the training step.
+
+    Parameters
+    ----------
+    trajectory : pandas.DataFrame of shape (n_meta_steps, >=5)
+        One row per meta step with columns step, epoch, alpha, beta, delta.
+    path : str or path-like
+        Where to write the PNG.
+
+    Returns
+    -------
+    Path or None
+        ``path``; None, with nothing written, when ``trajectory`` is empty (a plain ERM
+        run takes no meta steps).
+    """
+    if trajectory.empty:
+        logger.info("no meta steps in trajectory; not writing %s", path)
+        return None
+    require_columns(trajectory, ("step", *SCALARS), arg="trajectory", fix="Pass the meta-step log of the run.")
+    with _figure(1, figsize=(7.0, 4.0)) as (fig, (ax,)):
+        for name in SCALARS:
+            ax.plot(trajectory["step"], trajectory[name], label=name, linewidth=1.5)
+        ax.set(title="LiLAW scalars over training", xlabel="training step", ylabel="value")
+        _finish(ax)
+        return _save(fig, path)
+
+
+def best_epoch(history: pd.DataFrame, *, monitor: str) -> int | None:
+    """Epoch with the best ``val_<monitor>``: its maximum, or its minimum when monitor is "loss".
+
+    Ties go to the earliest epoch. Returns None when every value is missing.
+    """
+    column = f"val_{monitor}"
+    require_columns(history, ("epoch", column), arg="history", fix=_HISTORY_FIX)
+    scores = pd.to_numeric(history[column], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(scores).all():
+        return None
+    position = np.nanargmin(scores) if monitor == "loss" else np.nanargmax(scores)
+    return int(history["epoch"].iloc[position])
+
+
+def plot_learning_curves(history: pd.DataFrame, path: str | PathLike[str], *, monitor: str) -> Path:
+    """Plot train/validation loss and the validation monitor metric per epoch.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame of shape (n_epochs, >=4)
+        One row per epoch with columns epoch, train_loss, val_loss and ``val_<monitor>``.
+    path : str or path-like
+        Where to write the PNG.
+    monitor : str
+        Metric that chose the best epoch, e.g. "accuracy"; a dashed line marks that epoch.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    require_columns(history, ("epoch", "train_loss", "val_loss", f"val_{monitor}"), arg="history", fix=_HISTORY_FIX)
+    if history.empty:
+        raise InputError(EMPTY_FRAME.format(arg="history", fix=_HISTORY_FIX))
+    best = best_epoch(history, monitor=monitor)
+    with _figure(2, figsize=(11.0, 4.0)) as (fig, (loss_ax, metric_ax)):
+        loss_ax.plot(history["epoch"], history["train_loss"], marker="o", markersize=3, label="train")
+        loss_ax.plot(history["epoch"], history["val_loss"], marker="o", markersize=3, label="validation")
+        loss_ax.set(title="Loss", xlabel="epoch", ylabel="loss")
+        metric_ax.plot(history["epoch"], history[f"val_{monitor}"], marker="o", markersize=3, color="C2",
+                       label=f"validation {monitor}")
+        metric_ax.set(title=f"Validation {monitor}", xlabel="epoch", ylabel=monitor)
+        for ax in (loss_ax, metric_ax):
+            if best is not None:
+                ax.axvline(best, linestyle="--", color="0.4", linewidth=1.0, label=f"best epoch ({best})")
+            _finish(ax)
+        return _save(fig, path)
+
+
+def plot_comparison(table: pd.DataFrame, path: str | PathLike[str], *, metrics: Sequence[str]) -> Path:
+    """Grouped bar chart of each method's mean over seeds, with one-std error bars.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame of shape (n_runs, >=2)
+        One row per (method, seed) with a column method and one column per metric.
+    path : str or path-like
+        Where to write the PNG.
+    metrics : sequence of str
+        Metric columns to plot; one group of bars per metric, one bar per method.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Notes
+    -----
+    The std uses ddof=1; a method with a single seed gets no error bar.
+    """
+    if not metrics:
+        raise InputError(NO_METRICS.format(metrics=metrics))
+    require_columns(table, ("method", *metrics), arg="table", fix="Pass one row per (method, seed).")
+    if table.empty:
+        raise InputError(EMPTY_FRAME.format(arg="table", fix="Pass one row per (method, seed)."))
+    grouped = table.groupby("method", sort=False)[list(metrics)]
+    means, stds, counts = grouped.mean(), grouped.std(ddof=1).fillna(0.0), grouped.size()
+    centres, width = np.arange(len(metrics)), 0.8 / len(means)
+    with _figure(1, figsize=(float(np.clip(2.0 + 1.6 * len(metrics), 6.0, 16.0)), 4.5)) as (fig, (ax,)):
+        for i, method in enumerate(means.index):
+            ax.bar(centres - 0.4 + width * (i + 0.5), means.loc[method], width, yerr=stds.loc[method],
+                   capsize=3, label=f"{method} (n={counts[method]})")
+        ax.set_xticks(centres, [str(name) for name in metrics])
+        ax.set(title="Comparison of methods (mean ± std over seeds)", ylabel="value")
+        _finish(ax)
+        return _save(fig, path)
+
+
+@contextmanager
+def _figure(ncols: int, *, figsize: tuple[float, float]) -> Iterator[tuple[Figure, Sequence[Axes]]]:
+    """A figure with ``ncols`` panels side by side, closed whatever happens while drawing."""
+    fig, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=False)
+    try:
+        yield fig, list(axes.ravel())
+    finally:
+        plt.close(fig)
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, arg: str, fix: str) -> None:
+    """Raise :class:`InputError` naming the ``columns`` that ``frame`` lacks."""
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        received = [str(name) for name in frame.columns]
+        raise InputError(MISSING_COLUMNS.format(arg=arg, missing=missing, received=received, fix=fix))
+
+
+def _finish(ax: Axes) -> None:
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+
+
+def _save(fig: Figure, path: str | PathLike[str]) -> Path:
+    fig.tight_layout()
+    # Saving to a file handle, matplotlib cannot infer the format from the file name.
+    target = atomic_write(path, lambda handle: fig.savefig(handle, dpi=DPI, format="png"))
+    logger.debug("wrote %s", target)
+    return target
