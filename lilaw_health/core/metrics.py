@@ -228,7 +228,8 @@ def _check_detection(is_noisy: ArrayLike, score: ArrayLike) -> tuple[np.ndarray,
                                           received=array.shape, fix="Pass one value per sample."))
     if mask.dtype != np.bool_:
         raise InputError(BAD_VALUE.format(arg="is_noisy", expected="a boolean flip mask",
-                                          received=f"dtype {mask.dtype}", fix="Pass NoisyLabels.flipped or (noisy_labels != clean_labels)."))
+                                          received=f"dtype {mask.dtype}",
+                                          fix="Pass NoisyLabels.flipped or (noisy_labels != clean_labels)."))
     _check_same_length(mask, s, "is_noisy", "score")
     check_finite_array(s, arg="score")
     return mask, s
