@@ -1,0 +1,25 @@
+"""Arrows point one way: core imports no domain and no heavy domain dependency."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FORBIDDEN = ("lilaw_health.domains", "lilaw_health.reporting", "mediapipe", "tsai", "fastai", "fairlearn",
+             "matplotlib", "cv2")
+
+
+def test_core_imports_no_domain_or_heavy_module():
+    code = ("import sys, lilaw_health.core; "
+            f"print(' '.join(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r} "
+            f"or any(m.startswith(f + '.') or m == f for f in {FORBIDDEN!r})))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []
+
+
+def test_cli_help_does_not_import_domains():
+    code = ("import sys, contextlib, io\nfrom lilaw_health.cli import main\n"
+            "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n    main(['--help'])\n"
+            "print(' '.join(m for m in sys.modules if m.startswith(('lilaw_health.domains.', 'tsai', 'mediapipe'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []

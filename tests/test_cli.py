@@ -1,0 +1,66 @@
+"""The command line, end to end on the real ECG5000 (few epochs)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from lilaw_health.cli import main
+
+RUN_FILES = {"config.yaml", "metrics.json", "history.csv", "trajectory.csv", "difficulty.csv",
+             "learning_curves.png", "lilaw_scalars.png", "report.md", "report.html", "checkpoints"}
+
+
+def test_run_writes_the_whole_output_folder(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "ecg5000_noisy", "--out", str(out), "--quiet",
+                 "--set", "epochs=2", "noise.rate=0.2", "method=lilaw", "seed=3"]) == 0
+    assert RUN_FILES <= {p.name for p in out.iterdir()}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["test"]) == {"accuracy", "balanced_accuracy", "macro_f1", "auroc"}
+    assert set(metrics["final_scalars"]) == {"alpha", "beta", "delta"}
+    assert metrics["seed"] == 3 and metrics["noise"]["rate"] == 0.2
+    assert 0 < metrics["detection"]["auroc"] <= 1
+    difficulty = pd.read_csv(out / "difficulty.csv")
+    assert len(difficulty) == 500 and difficulty["sample_id"].is_unique
+    assert set(difficulty["split"]) == {"train", "val"}
+    assert difficulty["is_flipped"].sum() > 0
+    assert "final scalars: alpha=" in capsys.readouterr().out
+
+
+def test_compare_prints_mean_and_std_per_method(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    args = ["compare", "ecg5000_noisy", "--out", str(out), "--quiet", "--seeds", "0", "1", "--set", "epochs=1"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "erm" in printed and "lilaw" in printed and "±" in printed
+    runs = pd.read_csv(out / "runs.csv")
+    assert sorted(zip(runs["method"], runs["seed"])) == [("erm", 0), ("erm", 1), ("lilaw", 0), ("lilaw", 1)]
+    assert (out / "comparison.html").exists() and (out / "summary.csv").exists()
+    before = (out / "erm" / "seed0" / "metrics.json").stat().st_mtime_ns
+    assert main(args) == 0  # finished runs are read back, not retrained
+    assert (out / "erm" / "seed0" / "metrics.json").stat().st_mtime_ns == before
+
+
+def test_user_errors_exit_2_with_a_message(tmp_path, capsys):
+    assert main(["run", "ecg5000_noisy", "--out", str(tmp_path), "--set", "method=lilwa"]) == 2
+    assert "unknown method 'lilwa'; valid names are: erm, lilaw" in capsys.readouterr().err
+    assert main(["run", "ecg5000_noisy", "--out", str(tmp_path), "--set", "dataset=NOPE"]) == 2
+    assert "UCR train file not found" in capsys.readouterr().err
+
+
+def test_help_explains_every_recipe_key(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = capsys.readouterr().out
+    for key in ("noise.rate", "lilaw.meta_every", "lilaw.detach_weights", "patience", "--set", "--out"):
+        assert key in text
+
+
+def test_list_names_everything(capsys):
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    for name in ("ecg5000_noisy", "lilaw", "erm", "symmetric", "instance", "focal", "fcn", "lstm"):
+        assert name in text

@@ -1,0 +1,55 @@
+"""Recipes: loading, overrides, and the errors for unknown keys and bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from lilaw_health.core.errors import ConfigError, InputError, UnknownNameError
+from lilaw_health.recipe import builtin_recipes, load_recipe, parse_overrides, recipe_from_dict
+
+
+def test_overrides_reach_top_level_and_sections():
+    recipe = load_recipe("ecg5000_noisy", ["epochs=3", "seed=1", "noise.kind=pairflip", "noise.rate=0.25",
+                                           "method=erm", "lilaw.meta_every=2", "data.root=/tmp/x"])
+    assert (recipe.epochs, recipe.seed, recipe.method) == (3, 1, "erm")
+    assert (recipe.noise.kind, recipe.noise.rate) == ("pairflip", 0.25)
+    assert recipe.lilaw.meta_every == 2 and recipe.lilaw.alpha == 10.0
+    assert recipe.data == {"root": "/tmp/x"}
+    assert recipe.train_config().epochs == 3
+
+
+def test_resolved_recipe_round_trips_through_yaml(tmp_path):
+    recipe = load_recipe("ecg5000_noisy", ["epochs=2"])
+    path = tmp_path / "resolved.yaml"
+    path.write_text(recipe.to_yaml())
+    assert load_recipe(str(path)) == recipe
+
+
+def test_every_shipped_recipe_loads():
+    assert {"ecg5000", "ecg5000_noisy"} <= set(builtin_recipes())
+    for name in builtin_recipes():
+        load_recipe(name)
+
+
+def test_unknown_keys_list_the_valid_ones():
+    with pytest.raises(UnknownNameError, match=r"unknown recipe key 'epoch'; valid names are: .*epochs"):
+        recipe_from_dict({"epoch": 3})
+    with pytest.raises(UnknownNameError, match=r"unknown recipe key 'noise.ratio'.*noise.rate"):
+        load_recipe("ecg5000_noisy", ["noise.ratio=0.2"])
+    with pytest.raises(UnknownNameError, match=r"unknown recipe 'ecg9'; valid names are: .*ecg5000"):
+        load_recipe("ecg9")
+
+
+def test_bad_values_and_files_are_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"epochs must be int; received 'ten' \(str\)"):
+        load_recipe("ecg5000_noisy", ["epochs=ten"])
+    with pytest.raises(ConfigError, match=r"override 'epochs' must look like key=value"):
+        parse_overrides(["epochs"])
+    with pytest.raises(InputError, match="recipe file not found: .*nope.yaml"):
+        load_recipe(str(tmp_path / "nope.yaml"))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("epochs: [1,\n")
+    with pytest.raises(ConfigError, match="is not valid YAML"):
+        load_recipe(str(broken))
+    with pytest.raises(ConfigError, match=r"invalid lilaw settings: alpha must be >= 1 \(received 0.5\)"):
+        load_recipe("ecg5000_noisy", ["lilaw.alpha=0.5"])
