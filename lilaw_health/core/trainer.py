@@ -112,10 +112,11 @@ class Trainer:
                    disable=not self.progress, desc=self.method.name, leave=False)
         for epoch in bar:
             started = time.perf_counter()
-            train_loss = self._train_epoch(train, val, optimizer, epoch, state)
+            train_loss, objective = self._train_epoch(train, val, optimizer, epoch, state)
             proba, val_loss = self.predict_proba(val, with_loss=True)
             score = val_loss if cfg.monitor == "loss" else monitor_fn(val.targets, proba)
-            row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, f"val_{cfg.monitor}": score,
+            row = {"epoch": epoch, "train_loss": train_loss, "train_objective": objective, "val_loss": val_loss,
+                   f"val_{cfg.monitor}": score,
                    **(self.method.scalars() or {}), "seconds": time.perf_counter() - started}
             state["history"].append(row)
             improved = state["best_epoch"] < 0 or (score > state["best_score"] if higher_is_better
@@ -143,15 +144,18 @@ class Trainer:
                            seconds_per_epoch=float(history["seconds"].mean()) if len(history) else float("nan"))
 
     def _train_epoch(self, train: LabeledView, val: LabeledView, optimizer: torch.optim.Optimizer,
-                     epoch: int, state: dict[str, Any]) -> float:
+                     epoch: int, state: dict[str, Any]) -> tuple[float, float]:
+        """One pass over ``train``; returns the mean plain cross-entropy (comparable with the
+        validation loss) and the mean objective the method optimised (e.g. LiLAW-weighted)."""
         torch.manual_seed(_epoch_seed(self.config.seed, epoch, 0))
         loader = self._loader(train, shuffle=True, seed=_epoch_seed(self.config.seed, epoch, 1))
         next_val_batch = self._val_sampler(val, seed=_epoch_seed(self.config.seed, epoch, 2))
         self.model.train()
-        total, count = 0.0, 0
+        objective_sum, plain_sum, count = 0.0, torch.zeros((), device=self.device), 0
         for _, inputs, targets in loader:
             inputs, targets = inputs.to(self.device), targets.to(self.device)
-            loss = self.method.training_loss(self.model(inputs), targets, epoch=epoch)
+            outputs = self.model(inputs)
+            loss = self.method.training_loss(outputs, targets, epoch=epoch)
             value = loss.item()
             if not np.isfinite(value):
                 raise InputError(NOT_FINITE.format(arg=f"training loss (epoch {epoch}, step {state['step']})",
@@ -164,9 +168,10 @@ class Trainer:
             if scalars is not None:
                 state["trajectory"].append({"step": state["step"], "epoch": epoch, **scalars})
             state["step"] += 1
-            total += value * len(targets)
+            objective_sum += value * len(targets)
+            plain_sum += torch.nn.functional.cross_entropy(outputs.detach(), targets, reduction="sum")
             count += len(targets)
-        return total / max(count, 1)
+        return plain_sum.item() / max(count, 1), objective_sum / max(count, 1)
 
     def _val_sampler(self, val: LabeledView, *, seed: int):
         generator = torch.Generator().manual_seed(seed)

@@ -1,0 +1,66 @@
+"""Wall time per epoch of LiLAW relative to ERM, same model and data, in one process.
+
+Not a test: timings on a shared machine are noisy, so this prints medians and ratios
+measured side by side (the methods alternate, so drift hits both alike).
+
+    .venv/bin/python benchmarks/lilaw_overhead.py [--model fcn] [--epochs 5] [--repeats 3]
+
+Target (issue 2): LiLAW at meta_every=1 costs at most 1.2x ERM per epoch; the extra work is
+one no-grad forward of a validation batch per training step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+import numpy as np
+import torch
+
+from lilaw_health.core import METHODS, LiLAWConfig, MethodContext, TrainConfig, Trainer
+from lilaw_health.core.losses import cross_entropy
+from lilaw_health.domains.ecg import DOMAIN
+from lilaw_health.experiment import prepare_splits
+from lilaw_health.recipe import load_recipe
+
+
+def epoch_seconds(method: str, meta_every: int, args: argparse.Namespace, splits, data) -> list[float]:
+    torch.manual_seed(0)
+    model = DOMAIN.build_model(args.model, data=data)
+    # warm-up 0: every timed epoch of LiLAW takes its meta steps
+    context = MethodContext(loss_fn=cross_entropy, n_classes=data.n_classes,
+                            lilaw=LiLAWConfig(warmup_epochs=0, meta_every=meta_every))
+    trainer = Trainer(model, METHODS.get(method)(context),
+                      config=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device="cpu"))
+    history = trainer.fit(splits.train, splits.val).history
+    return history["seconds"].tolist()[1:]  # the first epoch pays one-off allocation costs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="fcn", help="ecg model name (fcn, lstm)")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    recipe = load_recipe("ecg5000_noisy")
+    data = DOMAIN.load_data("ECG5000")
+    splits = prepare_splits(data, recipe)
+    variants = [("erm", 1), ("lilaw", 1), ("lilaw", 4)]
+    times: dict[tuple[str, int], list[float]] = {v: [] for v in variants}
+    for _ in range(args.repeats):
+        for variant in variants:
+            times[variant] += epoch_seconds(*variant, args, splits, data)
+    erm = statistics.median(times[("erm", 1)])
+    print(f"ECG5000, model {args.model}, batch {args.batch_size}, {len(splits.train)} training beats, "
+          f"torch threads {torch.get_num_threads()}, {args.repeats} x {args.epochs - 1} timed epochs each")
+    print(f"{'method':<22}{'median s/epoch':>16}{'IQR':>16}{'ratio to ERM':>14}")
+    for (method, every), seconds in times.items():
+        q1, q3 = np.percentile(seconds, [25, 75])
+        label = method if method == "erm" else f"{method} meta_every={every}"
+        print(f"{label:<22}{statistics.median(seconds):>16.3f}{f'{q1:.3f}-{q3:.3f}':>16}"
+              f"{statistics.median(seconds) / erm:>14.2f}")
+
+
+if __name__ == "__main__":
+    main()
