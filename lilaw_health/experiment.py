@@ -23,12 +23,13 @@ from lilaw_health.core.checkpoint import atomic_write_text
 from lilaw_health.core.data import LabeledView, TaskData, dataset_inputs, dataset_labels, dataset_sample_ids
 from lilaw_health.core.data import stratified_split
 from lilaw_health.core.difficulty import difficulty_table, write_difficulty
-from lilaw_health.core.losses import PER_SAMPLE_LOSSES
+from lilaw_health.core.errors import ConfigError
+from lilaw_health.core.losses import PER_SAMPLE_LOSSES, PerSampleLoss, balanced_class_weight, with_class_weight
 from lilaw_health.core.methods import METHODS, MethodContext
 from lilaw_health.core.metrics import classification_metrics, confusion, detection_metrics, per_class_report
 from lilaw_health.core.noise import NOISE_MODELS, NoisyLabels, inject_label_noise
-from lilaw_health.core.trainer import Trainer, TrainResult
-from lilaw_health.domains import get_domain
+from lilaw_health.core.trainer import Augment, Trainer, TrainResult
+from lilaw_health.domains import Domain, get_domain
 from lilaw_health.recipe import Recipe
 from lilaw_health.reporting import write_run_report
 
@@ -78,10 +79,11 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
     splits = prepare_splits(data, recipe)
     seed_everything(recipe.seed)
     model = domain.build_model(recipe.model, data=data, options=recipe.model_args)
-    context = MethodContext(loss_fn=PER_SAMPLE_LOSSES.get(recipe.loss), n_classes=data.n_classes, lilaw=recipe.lilaw)
+    context = MethodContext(loss_fn=_loss_fn(recipe, splits, data.n_classes), n_classes=data.n_classes,
+                            lilaw=recipe.lilaw)
     method = METHODS.get(recipe.method)(context)
     trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
-                      progress=progress)
+                      progress=progress, augment=_augment(domain, recipe))
     result = trainer.fit(splits.train, splits.val, resume=resume)
     metrics = _evaluate(trainer, splits, data, result, recipe)
     difficulty = _difficulty(trainer, splits, recipe, method.scalars())
@@ -90,6 +92,21 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
                                                  difficulty["mislabel_score"].to_numpy())
     _write_outputs(out_dir, recipe, metrics, result, difficulty)
     return metrics
+
+
+def _loss_fn(recipe: Recipe, splits: Splits, n_classes: int) -> PerSampleLoss:
+    loss_fn = PER_SAMPLE_LOSSES.get(recipe.loss)
+    if recipe.class_weight == "balanced":  # from the observed (noisy) training labels: all a user has
+        loss_fn = with_class_weight(loss_fn, balanced_class_weight(splits.train.targets, n_classes))
+    return loss_fn
+
+
+def _augment(domain: Domain, recipe: Recipe) -> Augment | None:
+    if not recipe.augment:
+        return None
+    if domain.build_augment is None:
+        raise ConfigError(f"the {domain.name} domain has no augmentations; remove `augment` from the recipe.")
+    return domain.build_augment(recipe.augment)
 
 
 def _evaluate(trainer: Trainer, splits: Splits, data: TaskData, result: TrainResult, recipe: Recipe) -> dict:
@@ -101,7 +118,8 @@ def _evaluate(trainer: Trainer, splits: Splits, data: TaskData, result: TrainRes
         "final_scalars": trainer.method.scalars(),
         "best_epoch": result.best_epoch, "best_val_score": result.best_score, "epochs_run": result.epochs_run,
         "stopped_early": result.stopped_early, "seconds_per_epoch": result.seconds_per_epoch,
-        "noise": {"kind": recipe.noise.kind, "rate": recipe.noise.rate, "realised_rate": splits.noise.rate},
+        "noise": {"kind": recipe.noise.kind, "rate": recipe.noise.rate, "realised_rate": splits.noise.rate,
+                  "transition_matrix": splits.noise.transition_matrix.round(4).tolist()},
         "per_class": per_class_report(y_true, y_pred, n_classes=data.n_classes,
                                       class_names=data.class_names).to_dict("records"),
         "confusion_matrix": confusion(y_true, y_pred, n_classes=data.n_classes).tolist(),

@@ -51,7 +51,10 @@ class Recipe:
     monitor: str = "accuracy"
     val_fraction: float = 0.1
     loss: str = "cross_entropy"
+    class_weight: str = "none"
+    sampler: str = "uniform"
     device: str = "auto"
+    augment: list[dict[str, Any]] = field(default_factory=list)
     noise: NoiseSettings = field(default_factory=NoiseSettings)
     lilaw: LiLAWConfig = field(default_factory=LiLAWConfig)
     data: dict[str, Any] = field(default_factory=dict)
@@ -60,7 +63,7 @@ class Recipe:
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                            weight_decay=self.weight_decay, patience=self.patience, monitor=self.monitor,
-                           device=self.device, seed=self.seed)
+                           device=self.device, seed=self.seed, sampler=self.sampler)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -96,14 +99,27 @@ def recipe_from_dict(raw: dict[str, Any], *, source: str = "recipe") -> Recipe:
             raise unknown_name("recipe key", key, valid_keys(), f"(in {source})")
         if key in SECTIONS:
             kwargs[key] = _section(key, value, source)
+        elif key == "augment":
+            kwargs[key] = _augment_list(value, source)
         elif key in ("methods", "seeds"):
             kwargs[key] = tuple(value) if isinstance(value, (list, tuple)) else (value,)
         else:
             kwargs[key] = _checked(key, value, Recipe, source)
-    try:
-        return Recipe(**kwargs)
-    except TypeError as error:
-        raise ConfigError(f"{source}: {error}") from None
+    recipe = Recipe(**kwargs)
+    if recipe.class_weight not in CLASS_WEIGHTS:
+        raise ConfigError(f"{source}: class_weight must be one of {', '.join(CLASS_WEIGHTS)}; "
+                          f"received {recipe.class_weight!r}.")
+    return recipe
+
+
+CLASS_WEIGHTS = ("none", "balanced")
+
+
+def _augment_list(value: Any, source: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) and "name" in v for v in value):
+        raise ConfigError(f"{source}: augment must be a list of mappings with a name, e.g. "
+                          "[{name: jitter, p: 0.5, sigma: 0.03}]; received " + repr(value))
+    return value
 
 
 def _section(name: str, value: Any, source: str) -> Any:

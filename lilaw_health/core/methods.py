@@ -14,10 +14,10 @@ import torch
 from torch import Tensor, nn
 
 from lilaw_health.core.lilaw import LiLAW, LiLAWConfig
+from lilaw_health.core.losses import PerSampleLoss
 from lilaw_health.core.registry import Registry
 
 Batch = tuple[Tensor, Tensor]
-PerSampleLoss = Callable[[Tensor, Tensor], Tensor]
 
 
 @dataclass(frozen=True)

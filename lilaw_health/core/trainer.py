@@ -14,13 +14,14 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm.auto import tqdm
 
 from lilaw_health.core.checkpoint import load_checkpoint, save_checkpoint
@@ -30,6 +31,9 @@ from lilaw_health.core.methods import Batch, Method
 from lilaw_health.core.metrics import MONITORS
 
 logger = logging.getLogger(__name__)
+
+SAMPLERS = ("uniform", "balanced")
+Augment = Callable[[Tensor, torch.Generator], Tensor]
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,12 @@ class TrainConfig:
     monitor: str = "accuracy"
     device: str = "auto"
     seed: int = 0
+    sampler: str = "uniform"
 
     def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"sampler must be one of {', '.join(SAMPLERS)}; received {self.sampler!r}. "
+                              "'balanced' draws every class equally often (with replacement).")
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError(f"epochs and batch_size must be >= 1; received epochs={self.epochs}, "
                               f"batch_size={self.batch_size}.")
@@ -86,11 +94,16 @@ class Trainer:
         Where ``last.pt`` and ``best.pt`` go; without it nothing is written.
     progress : bool
         Show a tqdm bar with loss, validation metric and the LiLAW scalars.
+    augment : callable, optional
+        ``augment(inputs, generator) -> inputs`` applied to training batches only; it must draw
+        its randomness from ``generator`` (seeded per epoch) for runs to resume exactly.
     """
 
     def __init__(self, model: nn.Module, method: Method, *, config: TrainConfig,
-                 checkpoint_dir: str | Path | None = None, progress: bool = False) -> None:
+                 checkpoint_dir: str | Path | None = None, progress: bool = False,
+                 augment: Augment | None = None) -> None:
         self.model = model
+        self.augment = augment
         self.method = method
         self.config = config
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
@@ -148,12 +161,16 @@ class Trainer:
         """One pass over ``train``; returns the mean plain cross-entropy (comparable with the
         validation loss) and the mean objective the method optimised (e.g. LiLAW-weighted)."""
         torch.manual_seed(_epoch_seed(self.config.seed, epoch, 0))
-        loader = self._loader(train, shuffle=True, seed=_epoch_seed(self.config.seed, epoch, 1))
+        loader = self._loader(train, shuffle=True, seed=_epoch_seed(self.config.seed, epoch, 1),
+                              balanced=self.config.sampler == "balanced")
         next_val_batch = self._val_sampler(val, seed=_epoch_seed(self.config.seed, epoch, 2))
+        augment_generator = torch.Generator().manual_seed(_epoch_seed(self.config.seed, epoch, 3))
         self.model.train()
         objective_sum, plain_sum, count = 0.0, torch.zeros((), device=self.device), 0
         for _, inputs, targets in loader:
             inputs, targets = inputs.to(self.device), targets.to(self.device)
+            if self.augment is not None:
+                inputs = self.augment(inputs, augment_generator)
             outputs = self.model(inputs)
             loss = self.method.training_loss(outputs, targets, epoch=epoch)
             value = loss.item()
@@ -186,10 +203,15 @@ class Trainer:
 
         return next_val_batch
 
-    def _loader(self, dataset: LabeledView, *, shuffle: bool, seed: int = 0) -> DataLoader:
+    def _loader(self, dataset: LabeledView, *, shuffle: bool, seed: int = 0, balanced: bool = False) -> DataLoader:
         generator = torch.Generator().manual_seed(seed)
-        return DataLoader(dataset, batch_size=self.config.batch_size, shuffle=shuffle, generator=generator,
-                          pin_memory=self.device.type == "cuda")
+        sampler = None
+        if balanced:
+            counts = np.bincount(dataset.targets)
+            weight = torch.as_tensor(1.0 / counts[dataset.targets], dtype=torch.double)
+            sampler = WeightedRandomSampler(weight, num_samples=len(dataset), replacement=True, generator=generator)
+        return DataLoader(dataset, batch_size=self.config.batch_size, shuffle=shuffle and sampler is None,
+                          sampler=sampler, generator=generator, pin_memory=self.device.type == "cuda")
 
     @torch.no_grad()
     def predict_proba(self, dataset: LabeledView, *, with_loss: bool = False) -> Any:

@@ -16,6 +16,7 @@ from torch import nn
 
 from lilaw_health.core.data import TaskData
 from lilaw_health.core.errors import unknown_name
+from lilaw_health.core.trainer import Augment
 
 # name -> module; the pain, gait and tabular issues add theirs here.
 DOMAIN_MODULES = {"ecg": "lilaw_health.domains.ecg"}
@@ -30,6 +31,7 @@ class Domain:
     build_model: Callable[..., nn.Module]  # (name, *, data: TaskData, options: dict) -> nn.Module
     model_names: Callable[[], list[str]]
     default_dataset: str
+    build_augment: Callable[[list[dict[str, Any]]], Augment | None] | None = None  # recipe `augment` entries
 
 
 def get_domain(name: str) -> Domain:

@@ -56,16 +56,22 @@ class _Interrupt(LiLAWMethod):
         return super().after_model_step(model, epoch=epoch, step=step, next_val_batch=next_val_batch)
 
 
-def test_resumed_run_equals_uninterrupted(tmp_path):
+def _jitter(inputs, generator):
+    return inputs + 0.1 * torch.randn(inputs.shape, generator=generator)
+
+
+@pytest.mark.parametrize("sampler", ["uniform", "balanced"])
+def test_resumed_run_equals_uninterrupted(tmp_path, sampler):
     train, val = _views(_blobs())
-    config = TrainConfig(epochs=4, batch_size=16, seed=7)
-    straight = Trainer(_model(), _method(), config=config, checkpoint_dir=tmp_path / "a")
+    config = TrainConfig(epochs=4, batch_size=16, seed=7, sampler=sampler)
+    straight = Trainer(_model(), _method(), config=config, checkpoint_dir=tmp_path / "a", augment=_jitter)
     expected = straight.fit(train, val)
 
-    broken = Trainer(_model(), _method(cls=_Interrupt), config=config, checkpoint_dir=tmp_path / "b")
+    broken = Trainer(_model(), _method(cls=_Interrupt), config=config, checkpoint_dir=tmp_path / "b",
+                     augment=_jitter)
     with pytest.raises(KeyboardInterrupt):
         broken.fit(train, val)
-    resumed = Trainer(_model(seed=99), _method(), config=config, checkpoint_dir=tmp_path / "b")
+    resumed = Trainer(_model(seed=99), _method(), config=config, checkpoint_dir=tmp_path / "b", augment=_jitter)
     got = resumed.fit(train, val)
 
     for key, tensor in straight.model.state_dict().items():
@@ -151,3 +157,29 @@ def test_bad_inputs_are_named():
         TrainConfig(monitor="acc")
     with pytest.raises(ConfigError, match=r"patience must be >= 0 \(0 disables early stopping\)"):
         TrainConfig(patience=-1)
+
+
+def test_balanced_sampler_draws_classes_equally():
+    x = np.random.default_rng(0).normal(size=(400, 4)).astype(np.float32)
+    y = np.r_[np.zeros(360, int), np.ones(30, int), np.full(10, 2)]
+    data = ArrayDataset(x, y)
+    view = LabeledView(data, np.arange(400), y, list(range(400)))
+    trainer = Trainer(_model(), _method("erm"), config=TrainConfig(batch_size=400, sampler="balanced"))
+    _, _, drawn = next(iter(trainer._loader(view, shuffle=True, seed=1, balanced=True)))
+    counts = np.bincount(drawn.numpy(), minlength=3)
+    assert counts.sum() == 400 and counts.min() > 100
+    with pytest.raises(ConfigError, match="sampler must be one of uniform, balanced; received 'even'"):
+        TrainConfig(sampler="even")
+
+
+def test_augment_touches_training_batches_only():
+    seen = []
+
+    def spy(inputs, generator):
+        seen.append(len(inputs))
+        return inputs
+
+    train, val = _views(_blobs())
+    trainer = Trainer(_model(), _method(), config=TrainConfig(epochs=2, batch_size=16), augment=spy)
+    trainer.fit(train, val)
+    assert sum(seen) == 2 * len(train)
