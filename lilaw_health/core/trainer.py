@@ -208,7 +208,7 @@ class Trainer:
         sampler = None
         if balanced:
             counts = np.bincount(dataset.targets)
-            weight = torch.as_tensor(1.0 / counts[dataset.targets], dtype=torch.double)
+            weight = (1.0 / counts[dataset.targets]).tolist()
             sampler = WeightedRandomSampler(weight, num_samples=len(dataset), replacement=True, generator=generator)
         return DataLoader(dataset, batch_size=self.config.batch_size, shuffle=shuffle and sampler is None,
                           sampler=sampler, generator=generator, pin_memory=self.device.type == "cuda")
