@@ -147,7 +147,10 @@ def _list(args: argparse.Namespace) -> int:
                 "noise models": NOISE_MODELS.names(), "losses": PER_SAMPLE_LOSSES.names(),
                 "monitors": MONITORS.names()}
     for name in sorted(DOMAIN_MODULES):
-        sections[f"{name} models"] = get_domain(name).model_names()
+        domain = get_domain(name)
+        sections[f"{name} models"] = domain.model_names()
+        if domain.augment_names is not None:
+            sections[f"{name} augmentations"] = domain.augment_names()
     for title, names in sections.items():
         print(f"{title}:\n" + textwrap.indent("\n".join(names) or "(none)", "  "))
     return 0

@@ -32,6 +32,7 @@ class Domain:
     model_names: Callable[[], list[str]]
     default_dataset: str
     build_augment: Callable[[list[dict[str, Any]]], Augment | None] | None = None  # recipe `augment` entries
+    augment_names: Callable[[], list[str]] | None = None
 
 
 def get_domain(name: str) -> Domain:
