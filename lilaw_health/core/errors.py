@@ -54,3 +54,7 @@ def unknown_name(kind: str, name: object, valid: list[str], fix: str = "") -> Un
 
 
 BAD_VALUE = "{arg} must be {expected}; received {received}. {fix}"
+FILE_EMPTY = "{path} is empty; expected {expected}."
+FILE_NOT_NUMBER = "{path}, line {line}, {position}: {value!r} is not a number. {fix}"
+FILE_RAGGED = "{path}, line {line}: {count} values, expected {expected} as on line {first}. {fix}"
+UNKNOWN_OPTIONS = "unknown {kind} option(s) {names}; valid: {valid}."
