@@ -86,7 +86,7 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
                       progress=progress, augment=_augment(domain, recipe))
     result = trainer.fit(splits.train, splits.val, resume=resume)
     metrics = _evaluate(trainer, splits, data, result, recipe)
-    difficulty = _difficulty(trainer, splits, recipe, method.scalars())
+    difficulty = _difficulty(trainer, splits, recipe, result)
     if splits.noise.flipped.any():
         metrics["detection"] = detection_metrics(difficulty["is_flipped"].to_numpy(),
                                                  difficulty["mislabel_score"].to_numpy())
@@ -127,16 +127,18 @@ def _evaluate(trainer: Trainer, splits: Splits, data: TaskData, result: TrainRes
     }
 
 
-def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, scalars: dict[str, float] | None) -> pd.DataFrame:
-    """Difficulty of every training sample (train and validation parts) at the best epoch.
-
-    Methods without learnable scalars are described with the recipe's initial ones.
-    """
-    scalars = scalars or {k: getattr(recipe.lilaw, k) for k in ("alpha", "beta", "delta")}
+def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, result: TrainResult) -> pd.DataFrame:
+    """Every training sample (train and validation parts): its LiLAW description at the best
+    epoch and its training-dynamics scores. Methods without learnable scalars are described
+    with the recipe's initial ones."""
+    scalars = trainer.method.scalars() or {k: getattr(recipe.lilaw, k) for k in ("alpha", "beta", "delta")}
     parts = []
-    for name, view in (("train", splits.train), ("val", splits.val)):
+    for name, view, dynamics in (("train", splits.train, result.train_dynamics),
+                                 ("val", splits.val, result.val_dynamics)):
         table = difficulty_table(trainer.predict_logits(view), view.targets, sample_ids=view.sample_ids,
                                  scalars=scalars, split=[name] * len(view))
+        if dynamics is not None:
+            table = pd.concat([table, dynamics.scores()], axis=1)
         table["clean_label"] = splits.clean_labels[view.indices]
         table["is_flipped"] = splits.noise.flipped[view.indices]
         parts.append(table)

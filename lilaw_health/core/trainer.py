@@ -26,7 +26,9 @@ from tqdm.auto import tqdm
 
 from lilaw_health.core.checkpoint import load_checkpoint, save_checkpoint
 from lilaw_health.core.data import LabeledView
+from lilaw_health.core.dynamics import TrainingDynamics
 from lilaw_health.core.errors import NOT_FINITE, ConfigError, InputError
+from lilaw_health.core.lilaw import LiLAWConfig
 from lilaw_health.core.methods import Batch, Method
 from lilaw_health.core.metrics import MONITORS
 
@@ -73,6 +75,8 @@ class TrainResult:
     epochs_run: int
     stopped_early: bool
     seconds_per_epoch: float = field(default=float("nan"))
+    train_dynamics: TrainingDynamics | None = None
+    val_dynamics: TrainingDynamics | None = None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -117,6 +121,7 @@ class Trainer:
         self.method.to(self.device)
         optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         state = self._initial_state()
+        self.train_dynamics, self.val_dynamics = TrainingDynamics(len(train)), TrainingDynamics(len(val))
         if resume:
             state = self._maybe_resume(state, optimizer)
         monitor_fn, higher_is_better = MONITORS.get(cfg.monitor)
@@ -126,7 +131,7 @@ class Trainer:
         for epoch in bar:
             started = time.perf_counter()
             train_loss, objective = self._train_epoch(train, val, optimizer, epoch, state)
-            proba, val_loss = self.predict_proba(val, with_loss=True)
+            proba, val_loss = self._validate(val)
             score = val_loss if cfg.monitor == "loss" else monitor_fn(val.targets, proba)
             row = {"epoch": epoch, "train_loss": train_loss, "train_objective": objective, "val_loss": val_loss,
                    f"val_{cfg.monitor}": score,
@@ -154,7 +159,8 @@ class Trainer:
                                                                     columns=["step", "epoch", "alpha", "beta", "delta"]),
                            best_epoch=state["best_epoch"], best_score=state["best_score"], epochs_run=state["epoch"],
                            stopped_early=state["stopped_early"],
-                           seconds_per_epoch=float(history["seconds"].mean()) if len(history) else float("nan"))
+                           seconds_per_epoch=float(history["seconds"].mean()) if len(history) else float("nan"),
+                           train_dynamics=self.train_dynamics, val_dynamics=self.val_dynamics)
 
     def _train_epoch(self, train: LabeledView, val: LabeledView, optimizer: torch.optim.Optimizer,
                      epoch: int, state: dict[str, Any]) -> tuple[float, float]:
@@ -167,11 +173,12 @@ class Trainer:
         augment_generator = torch.Generator().manual_seed(_epoch_seed(self.config.seed, epoch, 3))
         self.model.train()
         objective_sum, plain_sum, count = 0.0, torch.zeros((), device=self.device), 0
-        for _, inputs, targets in loader:
+        for positions, inputs, targets in loader:
             inputs, targets = inputs.to(self.device), targets.to(self.device)
             if self.augment is not None:
                 inputs = self.augment(inputs, augment_generator)
             outputs = self.model(inputs)
+            self.train_dynamics.record(positions, outputs.detach(), targets, alpha=self._alpha())
             loss = self.method.training_loss(outputs, targets, epoch=epoch)
             value = loss.item()
             if not np.isfinite(value):
@@ -188,7 +195,21 @@ class Trainer:
             objective_sum += value * len(targets)
             plain_sum += torch.nn.functional.cross_entropy(outputs.detach(), targets, reduction="sum")
             count += len(targets)
+        self.train_dynamics.end_epoch()
         return plain_sum.item() / max(count, 1), objective_sum / max(count, 1)
+
+    def _alpha(self) -> float:
+        """The alpha that W_alpha is recorded with: the method's, or LiLAW's default."""
+        return (self.method.scalars() or {}).get("alpha", LiLAWConfig.alpha)
+
+    def _validate(self, val: LabeledView) -> tuple[np.ndarray, float]:
+        """Probabilities and mean cross-entropy on ``val``; also records its dynamics."""
+        logits = self.predict_logits(val)
+        targets = torch.as_tensor(val.targets, dtype=torch.long)
+        self.val_dynamics.record(torch.arange(len(val)), logits, targets, alpha=self._alpha())
+        self.val_dynamics.end_epoch()
+        loss = float(torch.nn.functional.cross_entropy(logits, targets)) if len(targets) else float("nan")
+        return torch.softmax(logits, dim=1).numpy(), loss
 
     def _val_sampler(self, val: LabeledView, *, seed: int):
         generator = torch.Generator().manual_seed(seed)
@@ -214,15 +235,9 @@ class Trainer:
                           sampler=sampler, generator=generator, pin_memory=self.device.type == "cuda")
 
     @torch.no_grad()
-    def predict_proba(self, dataset: LabeledView, *, with_loss: bool = False) -> Any:
-        """Softmax probabilities (n_samples, n_classes) in dataset order; optionally the mean CE."""
-        logits = self.predict_logits(dataset)
-        proba = torch.softmax(logits, dim=1)
-        if not with_loss:
-            return proba.numpy()
-        targets = torch.as_tensor(dataset.targets, dtype=torch.long)
-        loss = float(torch.nn.functional.cross_entropy(logits, targets)) if len(targets) else float("nan")
-        return proba.numpy(), loss
+    def predict_proba(self, dataset: LabeledView) -> np.ndarray:
+        """Softmax probabilities (n_samples, n_classes) in dataset order."""
+        return torch.softmax(self.predict_logits(dataset), dim=1).numpy()
 
     @torch.no_grad()
     def predict_logits(self, dataset: LabeledView) -> Tensor:
@@ -247,6 +262,8 @@ class Trainer:
         self.model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         self.method.load_state_dict(saved["method"])
+        self.train_dynamics.load_state_dict(saved["dynamics"]["train"])
+        self.val_dynamics.load_state_dict(saved["dynamics"]["val"])
         logger.info("resumed from %s at epoch %d", path, saved["state"]["epoch"])
         return saved["state"]
 
@@ -256,7 +273,8 @@ class Trainer:
         save_checkpoint(self.checkpoint_dir / "last.pt", {
             "model": self.model.state_dict(), "optimizer": optimizer.state_dict(),
             "method": self.method.state_dict(), "method_name": self.method.name,
-            "train_config": asdict(self.config), "state": state})
+            "train_config": asdict(self.config), "state": state,
+            "dynamics": {"train": self.train_dynamics.state_dict(), "val": self.val_dynamics.state_dict()}})
 
     def _save_best(self) -> None:
         weights = copy.deepcopy(self.model.state_dict())

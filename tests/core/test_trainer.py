@@ -183,3 +183,16 @@ def test_augment_touches_training_batches_only():
     trainer = Trainer(_model(), _method(), config=TrainConfig(epochs=2, batch_size=16), augment=spy)
     trainer.fit(train, val)
     assert sum(seen) == 2 * len(train)
+
+
+def test_dynamics_cost_no_extra_forward_pass():
+    calls = []
+    model = _model()
+    model.register_forward_hook(lambda module, args, output: calls.append(len(args[0])))
+    train, val = _views(_blobs())
+    result = Trainer(model, _method("erm"), config=TrainConfig(epochs=3, batch_size=16)).fit(train, val)
+    # exactly one training pass and one validation pass per epoch, nothing more
+    assert sum(calls) == 3 * (len(train) + len(val))
+    scores = result.train_dynamics.scores()
+    assert len(scores) == len(train) and scores["aum"].notna().all()
+    assert len(result.val_dynamics.scores()) == len(val)

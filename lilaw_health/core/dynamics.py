@@ -1,0 +1,113 @@
+"""Training dynamics: per-sample statistics gathered from forward passes training already does.
+
+For every training sample and epoch we keep the mean over its presentations of
+
+- ``W_alpha`` (LiLAW's easy weight; low = the model disagrees with the observed label),
+- the margin (logit of the observed label minus the largest other logit; its mean over
+  epochs is the area under the margin, AUM, Pleiss et al. 2020),
+
+and, per presentation, whether it was classified correctly, to count forgetting events
+(correct then wrong at the next presentation; Toneva et al. 2019). Validation samples are
+described from the per-epoch validation pass (held out: they are never trained on).
+Nothing here runs a forward pass of its own.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from lilaw_health.core.weighting import agreement
+
+
+class TrainingDynamics:
+    """Accumulates per-sample statistics epoch by epoch.
+
+    Parameters
+    ----------
+    n_samples : int
+        Size of the dataset whose positions ``record`` receives.
+    """
+
+    def __init__(self, n_samples: int) -> None:
+        self.n_samples = n_samples
+        self.w_alpha: list[np.ndarray] = []  # one (n_samples,) array per epoch, NaN where unseen
+        self.margin: list[np.ndarray] = []
+        self.forgetting = np.zeros(n_samples, dtype=np.int64)
+        self.ever_correct = np.zeros(n_samples, dtype=bool)
+        self._last_correct = np.zeros(n_samples, dtype=bool)
+        self._reset_epoch()
+
+    def _reset_epoch(self) -> None:
+        self._sums: dict[str, Tensor] = {}
+
+    def record(self, positions: Tensor, logits: Tensor, targets: Tensor, *, alpha: float) -> None:
+        """Add one mini-batch: ``positions`` (n,) index the dataset, ``logits`` (n, c) are detached."""
+        with torch.no_grad():
+            p, m = agreement(logits, targets)
+            others = logits.scatter(1, targets.long()[:, None], float("-inf"))
+            margin = logits.gather(1, targets.long()[:, None]).squeeze(1) - others.max(dim=1).values
+            correct = logits.argmax(dim=1) == targets
+            stats = {"w_alpha": torch.sigmoid(alpha * p - m), "margin": margin, "count": torch.ones_like(p)}
+        index = positions.to(logits.device).long()
+        for key, value in stats.items():
+            total = self._sums.setdefault(key, torch.zeros(self.n_samples, device=logits.device))
+            total.index_add_(0, index, value.float())
+        self._update_forgetting(positions.cpu().numpy(), correct.cpu().numpy())
+
+    def _update_forgetting(self, positions: np.ndarray, correct: np.ndarray) -> None:
+        self.forgetting[positions] += self._last_correct[positions] & ~correct
+        self._last_correct[positions] = correct
+        self.ever_correct[positions] |= correct
+
+    def end_epoch(self) -> None:
+        """Close the epoch: store its per-sample means (NaN for samples not presented)."""
+        if not self._sums:
+            nan = np.full(self.n_samples, np.nan)
+            self.w_alpha.append(nan)
+            self.margin.append(nan.copy())
+            return
+        count = self._sums["count"].cpu().numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for key, history in (("w_alpha", self.w_alpha), ("margin", self.margin)):
+                history.append(np.where(count > 0, self._sums[key].cpu().numpy() / count, np.nan))
+        self._reset_epoch()
+
+    def scores(self, *, early_epochs: tuple[int, int] = (1, 10)) -> pd.DataFrame:
+        """One row per sample: aum, w_alpha_mean, w_alpha_early, forgetting_events, ever_correct.
+
+        ``w_alpha_early`` averages W_alpha over epochs ``[early_epochs[0], early_epochs[1])``
+        (the window the LiLAW paper found separates flipped labels best, before memorisation);
+        a run with fewer epochs uses the ones it has.
+        """
+        w_alpha, margin = self._matrix(self.w_alpha), self._matrix(self.margin)
+        start, stop = early_epochs
+        early = w_alpha[start:stop] if len(w_alpha) > start else w_alpha
+        with warnings.catch_warnings():  # a sample never presented has an all-NaN column: its mean is NaN
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            return pd.DataFrame({
+                "aum": np.nanmean(margin, axis=0),
+                "w_alpha_mean": np.nanmean(w_alpha, axis=0),
+                "w_alpha_early": np.nanmean(early, axis=0),
+                "forgetting_events": self.forgetting,
+                "ever_correct": self.ever_correct,
+            })
+
+    def _matrix(self, history: list[np.ndarray]) -> np.ndarray:
+        return np.vstack(history) if history else np.full((1, self.n_samples), np.nan)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"w_alpha": self.w_alpha, "margin": self.margin, "forgetting": self.forgetting,
+                "ever_correct": self.ever_correct, "last_correct": self._last_correct}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.w_alpha, self.margin = list(state["w_alpha"]), list(state["margin"])
+        self.forgetting, self.ever_correct = state["forgetting"].copy(), state["ever_correct"].copy()
+        self._last_correct = state["last_correct"].copy()
+        self._reset_epoch()
+
