@@ -231,8 +231,11 @@ class Trainer:
             counts = np.bincount(dataset.targets)
             weight = (1.0 / counts[dataset.targets]).tolist()
             sampler = WeightedRandomSampler(weight, num_samples=len(dataset), replacement=True, generator=generator)
+        # BatchNorm over 2-D features cannot train on one sample: drop a last training batch of one
+        drop_last = shuffle and len(dataset) % self.config.batch_size == 1
         return DataLoader(dataset, batch_size=self.config.batch_size, shuffle=shuffle and sampler is None,
-                          sampler=sampler, generator=generator, pin_memory=self.device.type == "cuda")
+                          sampler=sampler, generator=generator, drop_last=drop_last,
+                          pin_memory=self.device.type == "cuda")
 
     @torch.no_grad()
     def predict_proba(self, dataset: LabeledView) -> np.ndarray:
