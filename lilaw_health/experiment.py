@@ -80,7 +80,7 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
     seed_everything(recipe.seed)
     model = domain.build_model(recipe.model, data=data, options=recipe.model_args)
     context = MethodContext(loss_fn=_loss_fn(recipe, splits, data.n_classes), n_classes=data.n_classes,
-                            lilaw=recipe.lilaw)
+                            lilaw=recipe.lilaw, clean=recipe.clean)
     method = METHODS.get(recipe.method)(context)
     trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
                       progress=progress, augment=_augment(domain, recipe))
@@ -137,8 +137,9 @@ def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, result: TrainR
                                  ("val", splits.val, result.val_dynamics)):
         table = difficulty_table(trainer.predict_logits(view), view.targets, sample_ids=view.sample_ids,
                                  scalars=scalars, split=[name] * len(view))
-        if dynamics is not None:
-            table = pd.concat([table, dynamics.scores()], axis=1)
+        if dynamics is not None:  # its mislabel score, from training dynamics, replaces 1 - final W_alpha
+            scores = dynamics.scores().drop(columns=["last_predicted"])
+            table = pd.concat([table.drop(columns=["mislabel_score"]), scores], axis=1)
         table["clean_label"] = splits.clean_labels[view.indices]
         table["is_flipped"] = splits.noise.flipped[view.indices]
         parts.append(table)

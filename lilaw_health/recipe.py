@@ -17,6 +17,7 @@ import yaml
 
 from lilaw_health.core.errors import FILE_MISSING, ConfigError, InputError, unknown_name
 from lilaw_health.core.lilaw import LiLAWConfig
+from lilaw_health.core.methods import CleanConfig
 from lilaw_health.core.trainer import TrainConfig
 
 FREE_SECTIONS = ("data", "model_args")
@@ -57,6 +58,7 @@ class Recipe:
     augment: list[dict[str, Any]] = field(default_factory=list)
     noise: NoiseSettings = field(default_factory=NoiseSettings)
     lilaw: LiLAWConfig = field(default_factory=LiLAWConfig)
+    clean: CleanConfig = field(default_factory=CleanConfig)
     data: dict[str, Any] = field(default_factory=dict)
     model_args: dict[str, Any] = field(default_factory=dict)
 
@@ -74,7 +76,7 @@ class Recipe:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
-SECTIONS: dict[str, type] = {"noise": NoiseSettings, "lilaw": LiLAWConfig}
+SECTIONS: dict[str, type] = {"noise": NoiseSettings, "lilaw": LiLAWConfig, "clean": CleanConfig}
 
 
 def valid_keys() -> list[str]:

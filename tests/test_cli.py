@@ -46,7 +46,7 @@ def test_compare_prints_mean_and_std_per_method(tmp_path, capsys):
 
 def test_user_errors_exit_2_with_a_message(tmp_path, capsys):
     assert main(["run", "ecg5000_noisy", "--out", str(tmp_path), "--set", "method=lilwa"]) == 2
-    assert "unknown method 'lilwa'; valid names are: erm, lilaw" in capsys.readouterr().err
+    assert "unknown method 'lilwa'; valid names are: clean, erm, lilaw" in capsys.readouterr().err
     assert main(["run", "ecg5000_noisy", "--out", str(tmp_path), "--set", "dataset=NOPE"]) == 2
     assert "UCR train file not found" in capsys.readouterr().err
 

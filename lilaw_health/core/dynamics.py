@@ -41,6 +41,8 @@ class TrainingDynamics:
         self.forgetting = np.zeros(n_samples, dtype=np.int64)
         self.ever_correct = np.zeros(n_samples, dtype=bool)
         self._last_correct = np.zeros(n_samples, dtype=bool)
+        self.last_predicted = np.full(n_samples, -1, dtype=np.int64)
+        self.observed_labels = np.full(n_samples, -1, dtype=np.int64)
         self._reset_epoch()
 
     def _reset_epoch(self) -> None:
@@ -52,13 +54,16 @@ class TrainingDynamics:
             p, m = agreement(logits, targets)
             others = logits.scatter(1, targets.long()[:, None], float("-inf"))
             margin = logits.gather(1, targets.long()[:, None]).squeeze(1) - others.max(dim=1).values
-            correct = logits.argmax(dim=1) == targets
+            predicted = logits.argmax(dim=1)
+            correct = predicted == targets
             stats = {"w_alpha": torch.sigmoid(alpha * p - m), "margin": margin, "count": torch.ones_like(p)}
         index = positions.to(logits.device).long()
         for key, value in stats.items():
             total = self._sums.setdefault(key, torch.zeros(self.n_samples, device=logits.device))
             total.index_add_(0, index, value.float())
         self._update_forgetting(positions.cpu().numpy(), correct.cpu().numpy())
+        self.last_predicted[positions.cpu().numpy()] = predicted.cpu().numpy()
+        self.observed_labels[positions.cpu().numpy()] = targets.cpu().numpy()
 
     def _update_forgetting(self, positions: np.ndarray, correct: np.ndarray) -> None:
         self.forgetting[positions] += self._last_correct[positions] & ~correct
@@ -79,7 +84,8 @@ class TrainingDynamics:
         self._reset_epoch()
 
     def scores(self, *, early_epochs: tuple[int, int] = (1, 10)) -> pd.DataFrame:
-        """One row per sample: aum, w_alpha_mean, w_alpha_early, forgetting_events, ever_correct.
+        """One row per sample: aum, w_alpha_mean, w_alpha_early, forgetting_events, ever_correct,
+        last_predicted (the class predicted at the sample's last presentation) and mislabel_score.
 
         ``w_alpha_early`` averages W_alpha over epochs ``[early_epochs[0], early_epochs[1])``
         (the window the LiLAW paper found separates flipped labels best, before memorisation);
@@ -90,24 +96,40 @@ class TrainingDynamics:
         early = w_alpha[start:stop] if len(w_alpha) > start else w_alpha
         with warnings.catch_warnings():  # a sample never presented has an all-NaN column: its mean is NaN
             warnings.simplefilter("ignore", category=RuntimeWarning)
-            return pd.DataFrame({
+            table = pd.DataFrame({
                 "aum": np.nanmean(margin, axis=0),
                 "w_alpha_mean": np.nanmean(w_alpha, axis=0),
                 "w_alpha_early": np.nanmean(early, axis=0),
                 "forgetting_events": self.forgetting,
                 "ever_correct": self.ever_correct,
+                "last_predicted": self.last_predicted,
             })
+        table["mislabel_score"] = mislabel_score(table)
+        return table
 
     def _matrix(self, history: list[np.ndarray]) -> np.ndarray:
         return np.vstack(history) if history else np.full((1, self.n_samples), np.nan)
 
     def state_dict(self) -> dict[str, Any]:
         return {"w_alpha": self.w_alpha, "margin": self.margin, "forgetting": self.forgetting,
-                "ever_correct": self.ever_correct, "last_correct": self._last_correct}
+                "ever_correct": self.ever_correct, "last_correct": self._last_correct,
+                "last_predicted": self.last_predicted, "observed_labels": self.observed_labels}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.w_alpha, self.margin = list(state["w_alpha"]), list(state["margin"])
         self.forgetting, self.ever_correct = state["forgetting"].copy(), state["ever_correct"].copy()
         self._last_correct = state["last_correct"].copy()
+        self.last_predicted = state["last_predicted"].copy()
+        self.observed_labels = state["observed_labels"].copy()
         self._reset_epoch()
 
+
+
+def mislabel_score(scores: pd.DataFrame) -> np.ndarray:
+    """The documented mislabel score (higher = more likely wrong): ``1 - w_alpha_early``.
+
+    W_alpha averaged over the early epochs, before the model memorises the noise; chosen by
+    measurement against AUM, forgetting events and the final W_alpha
+    (``benchmarks/mislabel_detection.py``, results in ``pipelines/README.md``).
+    """
+    return 1.0 - scores["w_alpha_early"].to_numpy(dtype=float)

@@ -1,7 +1,8 @@
-"""Training methods, chosen by name: how a mini-batch's loss is formed and what follows
-the model step. The trainer owns the loop; a method owns only these two hooks.
+"""Training methods, chosen by name: how a mini-batch's loss is formed, what follows the
+model step, and what happens at the end of an epoch. The trainer owns the loop; a method
+owns only these hooks.
 
-Add a method with ``@METHODS.register("name")`` on a factory taking ``MethodContext``.
+Add a method with ``METHODS.add("name", factory)``, the factory taking a ``MethodContext``.
 """
 
 from __future__ import annotations
@@ -10,14 +11,47 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lilaw_health.core.dynamics import TrainingDynamics
+from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.lilaw import LiLAW, LiLAWConfig
 from lilaw_health.core.losses import PerSampleLoss
 from lilaw_health.core.registry import Registry
 
 Batch = tuple[Tensor, Tensor]
+CLEAN_ACTIONS = ("drop", "relabel")
+
+
+@dataclass(frozen=True)
+class CleanConfig:
+    """Filter-and-retrain (method ``clean``).
+
+    Attributes
+    ----------
+    detect_epochs : int
+        Epochs of plain training whose dynamics score the samples; then the model is
+        re-initialised and trained for the remaining epochs on the cleaned labels.
+    fraction : float
+        Share of the training samples with the highest mislabel score to act on.
+    threshold : float or None
+        If set, act on every sample whose mislabel score exceeds it (``fraction`` unused).
+    action : {"drop", "relabel"}
+        Drop the suspects, or give them the label the model predicted at their last presentation.
+    """
+
+    detect_epochs: int = 10
+    fraction: float = 0.2
+    threshold: float | None = None
+    action: str = "drop"
+
+    def __post_init__(self) -> None:
+        if self.detect_epochs < 1 or not 0 <= self.fraction < 1 or self.action not in CLEAN_ACTIONS:
+            raise ConfigError(f"invalid clean settings: need detect_epochs >= 1 (received {self.detect_epochs}), "
+                              f"fraction in [0, 1) (received {self.fraction}) and action in "
+                              f"{', '.join(CLEAN_ACTIONS)} (received {self.action!r}).")
 
 
 @dataclass(frozen=True)
@@ -26,7 +60,8 @@ class MethodContext:
 
     loss_fn: PerSampleLoss
     n_classes: int
-    lilaw: LiLAWConfig
+    lilaw: LiLAWConfig = LiLAWConfig()
+    clean: CleanConfig = CleanConfig()
 
 
 class Method:
@@ -37,13 +72,18 @@ class Method:
     def __init__(self, context: MethodContext) -> None:
         self.loss_fn = context.loss_fn
 
-    def training_loss(self, outputs: Tensor, targets: Tensor, *, epoch: int) -> Tensor:
+    def training_loss(self, outputs: Tensor, targets: Tensor, *, epoch: int, positions: Tensor) -> Tensor:
+        """The objective of one mini-batch; ``positions`` (n,) index the training set."""
         return self.loss_fn(outputs, targets).mean()
 
     def after_model_step(self, model: nn.Module, *, epoch: int, step: int,
                          next_val_batch: Callable[[], Batch]) -> dict[str, float] | None:
         """Work after the optimiser step; returns logged scalars when it did any."""
         return None
+
+    def on_epoch_end(self, epoch: int, *, dynamics: TrainingDynamics) -> bool:
+        """Called after each epoch; return True to have the trainer re-initialise the model."""
+        return False
 
     def scalars(self) -> dict[str, float] | None:
         return None
@@ -71,7 +111,7 @@ class LiLAWMethod(Method):
     def _warming_up(self, epoch: int) -> bool:
         return epoch < self.lilaw.config.warmup_epochs
 
-    def training_loss(self, outputs: Tensor, targets: Tensor, *, epoch: int) -> Tensor:
+    def training_loss(self, outputs: Tensor, targets: Tensor, *, epoch: int, positions: Tensor) -> Tensor:
         per_sample = self.loss_fn(outputs, targets)
         if self._warming_up(epoch):
             return per_sample.mean()
@@ -105,6 +145,58 @@ class LiLAWMethod(Method):
         self.lilaw.load_state_dict(state)
 
 
+class FilterAndRetrain(Method):
+    """The usual filter-and-retrain workflow, inside one run: train ``detect_epochs`` epochs,
+    score every sample with its training dynamics (:func:`~lilaw_health.core.dynamics.mislabel_score`),
+    drop or relabel the suspects, re-initialise the model and train on the rest."""
+
+    name = "clean"
+
+    def __init__(self, context: MethodContext) -> None:
+        super().__init__(context)
+        self.config = context.clean
+        self.keep: Tensor | None = None  # (n_train,) 1.0 kept, 0.0 dropped
+        self.labels: Tensor | None = None  # (n_train,) the labels trained on after cleaning
+
+    def training_loss(self, outputs: Tensor, targets: Tensor, *, epoch: int, positions: Tensor) -> Tensor:
+        if self.keep is None or self.labels is None:
+            return self.loss_fn(outputs, targets).mean()
+        index = positions.to(self.keep.device)
+        keep = self.keep[index].to(outputs.device)
+        per_sample = self.loss_fn(outputs, self.labels[index].to(targets.device))
+        return (per_sample * keep).sum() / keep.sum().clamp(min=1.0)
+
+    def on_epoch_end(self, epoch: int, *, dynamics: TrainingDynamics) -> bool:
+        if epoch + 1 != self.config.detect_epochs:
+            return False
+        scores = dynamics.scores(early_epochs=(1, self.config.detect_epochs))
+        suspect = self._suspects(scores["mislabel_score"].to_numpy())
+        observed = torch.as_tensor(dynamics.observed_labels)
+        if self.config.action == "relabel":
+            predicted = torch.as_tensor(scores["last_predicted"].to_numpy(copy=True))
+            self.labels = torch.where(torch.as_tensor(suspect), predicted, observed)
+            self.keep = torch.ones(len(observed))
+        else:
+            self.labels = observed
+            self.keep = torch.as_tensor(~suspect, dtype=torch.float32)
+        return True
+
+    def _suspects(self, score: np.ndarray) -> np.ndarray:
+        score = np.nan_to_num(np.asarray(score, dtype=float), nan=-np.inf)
+        if self.config.threshold is not None:
+            return score > self.config.threshold
+        suspect = np.zeros(len(score), dtype=bool)
+        suspect[np.argsort(-score, kind="stable")[: int(round(self.config.fraction * len(score)))]] = True
+        return suspect
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"keep": self.keep, "labels": self.labels}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.keep, self.labels = state["keep"], state["labels"]
+
+
 METHODS: Registry[Callable[[MethodContext], Method]] = Registry("method")
 METHODS.add("erm", Method)
 METHODS.add("lilaw", LiLAWMethod)
+METHODS.add("clean", FilterAndRetrain)

@@ -119,7 +119,8 @@ class Trainer:
         cfg = self.config
         self.model.to(self.device)
         self.method.to(self.device)
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self._initial_weights = self._load_or_save_initial_weights()
+        optimizer = self._optimizer()
         state = self._initial_state()
         self.train_dynamics, self.val_dynamics = TrainingDynamics(len(train)), TrainingDynamics(len(val))
         if resume:
@@ -137,13 +138,10 @@ class Trainer:
                    f"val_{cfg.monitor}": score,
                    **(self.method.scalars() or {}), "seconds": time.perf_counter() - started}
             state["history"].append(row)
-            improved = state["best_epoch"] < 0 or (score > state["best_score"] if higher_is_better
-                                                   else score < state["best_score"])
-            if improved:
-                state.update(best_epoch=epoch, best_score=score, bad_epochs=0)
-                self._save_best()
+            if self.method.on_epoch_end(epoch, dynamics=self.train_dynamics):
+                optimizer = self._reinitialise(state)  # this epoch's score belongs to the old model
             else:
-                state["bad_epochs"] += 1
+                self._track_best(state, epoch, score, higher_is_better)
             state["epoch"] = epoch + 1
             self._save_last(state, optimizer)
             bar.set_postfix(loss=f"{train_loss:.3f}", **{cfg.monitor: f"{score:.3f}"},
@@ -179,7 +177,7 @@ class Trainer:
                 inputs = self.augment(inputs, augment_generator)
             outputs = self.model(inputs)
             self.train_dynamics.record(positions, outputs.detach(), targets, alpha=self._alpha())
-            loss = self.method.training_loss(outputs, targets, epoch=epoch)
+            loss = self.method.training_loss(outputs, targets, epoch=epoch, positions=positions)
             value = loss.item()
             if not np.isfinite(value):
                 raise InputError(NOT_FINITE.format(arg=f"training loss (epoch {epoch}, step {state['step']})",
@@ -197,6 +195,35 @@ class Trainer:
             count += len(targets)
         self.train_dynamics.end_epoch()
         return plain_sum.item() / max(count, 1), objective_sum / max(count, 1)
+
+    def _track_best(self, state: dict[str, Any], epoch: int, score: float, higher_is_better: bool) -> None:
+        best = state["best_score"]
+        if state["best_epoch"] < 0 or (score > best if higher_is_better else score < best):
+            state.update(best_epoch=epoch, best_score=score, bad_epochs=0)
+            self._save_best()
+        else:
+            state["bad_epochs"] += 1
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+
+    def _load_or_save_initial_weights(self) -> dict[str, Tensor]:
+        """The weights before training, kept so a method can ask for a restart (and resume after one)."""
+        path = self.checkpoint_dir / "initial.pt" if self.checkpoint_dir else None
+        if path is not None and path.exists():
+            return load_checkpoint(path)["model"]
+        weights = copy.deepcopy(self.model.state_dict())
+        if path is not None:
+            save_checkpoint(path, {"model": weights})
+        return weights
+
+    def _reinitialise(self, state: dict[str, Any]) -> torch.optim.Optimizer:
+        """Restart from the initial weights with a fresh optimiser; best-epoch tracking starts over."""
+        self.model.load_state_dict(self._initial_weights)
+        state.update(best_epoch=-1, best_score=float("nan"), bad_epochs=0)
+        self._best_weights = None
+        logger.info("%s re-initialised the model", self.method.name)
+        return self._optimizer()
 
     def _alpha(self) -> float:
         """The alpha that W_alpha is recorded with: the method's, or LiLAW's default."""
