@@ -20,6 +20,9 @@ Options (the recipe's ``data:`` mapping):
 - ``znorm`` (default False): z-normalise each channel of each series over its recorded values
   (population std), before the length policy so that padding sits at the mean; constant
   series become zeros. UCR 2018 series are already z-normalised.
+- ``corrupt_fraction`` (default 0), ``corrupt_seed`` (default 0): add the LiLAW paper's
+  ECG5000-A noise (``x + b + sqrt(u) * eps``, see ``augment.additive_noise``) once to this
+  seeded fraction of the TRAINING series (0.5 builds ECG5000-A); the test set is untouched.
 
 Labels of any type map to ids 0..C-1 in sorted order of the training labels (numbers
 numerically, before strings; ``1`` and ``1.0`` are one class named ``"1"``). Equal-length
@@ -39,6 +42,7 @@ import numpy as np
 
 from lilaw_health.core.data import ArrayDataset, TaskData
 from lilaw_health.core.errors import BAD_VALUE, FILE_MISSING, UNKNOWN_OPTIONS, InputError
+from lilaw_health.domains.ecg.augment import corrupt_fraction
 from lilaw_health.domains.ecg.formats import FORMATS, SUFFIXES, RawSplit, label_name, read_split
 
 LOGGER = logging.getLogger(__name__)
@@ -69,6 +73,8 @@ class UcrOptions:
     length: int | None = None
     nan_policy: str = "error"
     znorm: bool = False
+    corrupt_fraction: float = 0.0
+    corrupt_seed: int = 0
 
     def __post_init__(self) -> None:
         for name, valid in CHOICES.items():
@@ -79,6 +85,10 @@ class UcrOptions:
         if not isinstance(self.znorm, bool):
             raise InputError(BAD_VALUE.format(arg="data.znorm", expected="true or false", received=repr(self.znorm),
                                               fix=""))
+        if isinstance(self.corrupt_fraction, bool) or not (isinstance(self.corrupt_fraction, (int, float))
+                                                           and 0 <= self.corrupt_fraction <= 1):
+            raise InputError(BAD_VALUE.format(arg="data.corrupt_fraction", expected="a number in [0, 1]",
+                                              received=repr(self.corrupt_fraction), fix="E.g. 0.5 for ECG5000-A."))
         if self.length is not None:
             if self.length_policy != "resample":
                 raise InputError(LENGTH_ONLY_RESAMPLE.format(policy=self.length_policy))
@@ -113,6 +123,9 @@ def load_data(dataset: str, *, options: Mapping[str, Any] | None = None) -> Task
     extras: dict[str, Any] = {"label_mapping": {name: i for i, name in enumerate(classes)}, "format": fmt}
     if changed:
         extras["length_policy"] = opts.length_policy
+    if opts.corrupt_fraction:  # the LiLAW paper's ECG5000-A: additive noise on a fraction of training beats
+        train_x, extras["corrupted_train"] = corrupt_fraction(train_x, fraction=opts.corrupt_fraction,
+                                                              seed=opts.corrupt_seed)
     return TaskData(
         train=ArrayDataset(train_x, train_y, sample_ids=[f"train_{i}" for i in range(len(train_y))]),
         test=ArrayDataset(test_x, test_y, sample_ids=[f"test_{i}" for i in range(len(test_y))]),

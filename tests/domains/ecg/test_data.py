@@ -8,6 +8,7 @@ import math
 from collections import Counter
 
 import numpy as np
+import torch
 import pytest
 
 from lilaw_health.core.errors import InputError
@@ -337,3 +338,15 @@ def test_channel_count_must_match_between_files(tmp_path):
     with pytest.raises(InputError, match=r"Ch_TEST.ts has 1 channel\(s\) per case; the training file has 2"):
         _load(tmp_path, "Ch")
 
+
+
+def test_corrupt_fraction_builds_ecg5000_a_on_train_only():
+    plain = load_data("ECG5000")
+    corrupted = load_data("ECG5000", options={"corrupt_fraction": 0.5, "corrupt_seed": 1})
+    mask = corrupted.extras["corrupted_train"]
+    assert mask.sum() == 250
+    changed = (plain.train.inputs != corrupted.train.inputs).flatten(1).any(dim=1).numpy()
+    assert (changed == mask).all()
+    assert torch.equal(plain.test.inputs, corrupted.test.inputs)
+    with pytest.raises(InputError, match=r"data.corrupt_fraction must be a number in \[0, 1\]; received 1.5"):
+        load_data("ECG5000", options={"corrupt_fraction": 1.5})
