@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from lilaw_health.core.checkpoint import atomic_write_text
 from lilaw_health.core.methods import METHODS
+from lilaw_health.domains import get_domain
 from lilaw_health.experiment import run_experiment
 from lilaw_health.recipe import Recipe
 from lilaw_health.reporting import write_comparison_report
@@ -35,10 +36,10 @@ def run_comparison(recipe: Recipe, out_dir: str | Path, *, methods: Sequence[str
     seeds = list(seeds if seeds is not None else recipe.seeds)
     for name in methods:
         METHODS.get(name)
-    rows = []
+    rows, run_dirs = [], {}
     jobs = [(m, s) for s in seeds for m in methods]
     for method, seed in tqdm(jobs, desc="runs", disable=not progress):
-        run_dir = out_dir / method / f"seed{seed}"
+        run_dir = run_dirs[method, seed] = out_dir / method / f"seed{seed}"
         done = run_dir / "metrics.json"
         if done.exists():
             metrics = json.loads(done.read_text())
@@ -49,6 +50,9 @@ def run_comparison(recipe: Recipe, out_dir: str | Path, *, methods: Sequence[str
     summary = summarise(runs, methods)
     atomic_write_text(out_dir / "runs.csv", runs.to_csv(index=False))
     atomic_write_text(out_dir / "summary.csv", summary.to_csv(index=False))
+    domain = get_domain(recipe.domain)
+    if domain.compare_report is not None:
+        domain.compare_report(out_dir, runs=run_dirs)
     write_comparison_report(out_dir, title=f"{recipe.name}: {', '.join(methods)} over seeds {seeds}",
                             runs=runs, summary=summary, metrics=_metric_columns(runs), config_text=recipe.to_yaml())
     return runs, summary
@@ -58,13 +62,18 @@ def _row(method: str, seed: int, metrics: dict) -> dict:
     row = {"method": method, "seed": seed, **metrics["test"]}
     if metrics.get("detection"):
         row["detection_auroc"] = metrics["detection"]["auroc"]
+    row.update((metrics.get("domain") or {}).get("summary", {}))
     row["seconds_per_epoch"] = metrics["seconds_per_epoch"]
     row.update({k: v for k, v in (metrics.get("final_scalars") or {}).items()})
     return row
 
 
 def _metric_columns(runs: pd.DataFrame) -> list[str]:
-    return [c for c in [*METRICS, "detection_auroc"] if c in runs.columns]
+    """The standard metrics, mislabel detection, then any domain summary columns."""
+    fixed = [*METRICS, "detection_auroc"]
+    domain = [c for c in runs.columns if c not in {*fixed, "method", "seed", "seconds_per_epoch",
+                                                    "alpha", "beta", "delta"}]
+    return [c for c in fixed if c in runs.columns] + domain
 
 
 def summarise(runs: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:

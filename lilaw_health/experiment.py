@@ -86,6 +86,9 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
                       progress=progress, augment=_augment(domain, recipe))
     result = trainer.fit(splits.train, splits.val, resume=resume)
     metrics = _evaluate(trainer, splits, data, result, recipe)
+    if domain.evaluate is not None:
+        metrics["domain"] = domain.evaluate(data, y_true=splits.test.targets, proba=trainer.predict_proba(splits.test),
+                                            out_dir=out_dir)
     difficulty = _difficulty(trainer, splits, recipe, result)
     if splits.noise.flipped.any():
         metrics["detection"] = detection_metrics(difficulty["is_flipped"].to_numpy(),

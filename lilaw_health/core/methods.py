@@ -62,6 +62,7 @@ class MethodContext:
     n_classes: int
     lilaw: LiLAWConfig = LiLAWConfig()
     clean: CleanConfig = CleanConfig()
+    sample_weight: Tensor | None = None  # (n_train,) by training-set position, e.g. from scikit-learn's fit
 
 
 class Method:
@@ -71,10 +72,18 @@ class Method:
 
     def __init__(self, context: MethodContext) -> None:
         self.loss_fn = context.loss_fn
+        self.sample_weight = context.sample_weight
 
     def training_loss(self, outputs: Tensor, targets: Tensor, *, epoch: int, positions: Tensor) -> Tensor:
         """The objective of one mini-batch; ``positions`` (n,) index the training set."""
-        return self.loss_fn(outputs, targets).mean()
+        return self.per_sample_loss(outputs, targets, positions).mean()
+
+    def per_sample_loss(self, outputs: Tensor, targets: Tensor, positions: Tensor) -> Tensor:
+        """The per-sample training loss (n,), times the user's ``sample_weight`` when given."""
+        loss = self.loss_fn(outputs, targets)
+        if self.sample_weight is None:
+            return loss
+        return loss * self.sample_weight.to(loss.device)[positions.to(loss.device)]
 
     def after_model_step(self, model: nn.Module, *, epoch: int, step: int,
                          next_val_batch: Callable[[], Batch]) -> dict[str, float] | None:
@@ -112,7 +121,7 @@ class LiLAWMethod(Method):
         return epoch < self.lilaw.config.warmup_epochs
 
     def training_loss(self, outputs: Tensor, targets: Tensor, *, epoch: int, positions: Tensor) -> Tensor:
-        per_sample = self.loss_fn(outputs, targets)
+        per_sample = self.per_sample_loss(outputs, targets, positions)
         if self._warming_up(epoch):
             return per_sample.mean()
         return self.lilaw.loss(outputs, targets, per_sample)
@@ -160,10 +169,10 @@ class FilterAndRetrain(Method):
 
     def training_loss(self, outputs: Tensor, targets: Tensor, *, epoch: int, positions: Tensor) -> Tensor:
         if self.keep is None or self.labels is None:
-            return self.loss_fn(outputs, targets).mean()
+            return self.per_sample_loss(outputs, targets, positions).mean()
         index = positions.to(self.keep.device)
         keep = self.keep[index].to(outputs.device)
-        per_sample = self.loss_fn(outputs, self.labels[index].to(targets.device))
+        per_sample = self.per_sample_loss(outputs, self.labels[index].to(targets.device), positions)
         return (per_sample * keep).sum() / keep.sum().clamp(min=1.0)
 
     def on_epoch_end(self, epoch: int, *, dynamics: TrainingDynamics) -> bool:

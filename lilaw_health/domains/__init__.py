@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -33,6 +34,11 @@ class Domain:
     default_dataset: str
     build_augment: Callable[[list[dict[str, Any]]], Augment | None] | None = None  # recipe `augment` entries
     augment_names: Callable[[], list[str]] | None = None
+    # (data, *, y_true, proba, out_dir) -> JSON-able dict stored as metrics["domain"]; its
+    # "summary" mapping of name -> float becomes columns of the `compare` table
+    evaluate: Callable[..., dict[str, Any]] | None = None
+    # (out_dir, *, runs: dict[(method, seed), run folder]) -> files written beside the comparison
+    compare_report: Callable[..., list[Path]] | None = None
 
 
 def get_domain(name: str) -> Domain:

@@ -196,3 +196,14 @@ def test_dynamics_cost_no_extra_forward_pass():
     scores = result.train_dynamics.scores()
     assert len(scores) == len(train) and scores["aum"].notna().all()
     assert len(result.val_dynamics.scores()) == len(val)
+
+
+def test_sample_weight_scales_each_samples_loss():
+    outputs, targets = torch.randn(4, 3), torch.tensor([0, 1, 2, 0])
+    weight = torch.tensor([0.0, 1.0, 2.0, 3.0, 4.0])
+    positions = torch.tensor([4, 0, 2, 1])
+    for name in ("erm", "lilaw", "clean"):
+        context = MethodContext(loss_fn=cross_entropy, n_classes=3, sample_weight=weight)
+        method = METHODS.get(name)(context)
+        got = method.per_sample_loss(outputs, targets, positions)
+        assert torch.allclose(got, cross_entropy(outputs, targets) * weight[positions])
