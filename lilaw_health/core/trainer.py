@@ -144,7 +144,7 @@ class Trainer:
                 self._track_best(state, epoch, score, higher_is_better)
             state["epoch"] = epoch + 1
             self._save_last(state, optimizer)
-            bar.set_postfix(loss=f"{train_loss:.3f}", **{cfg.monitor: f"{score:.3f}"},
+            bar.set_postfix(train_loss=f"{train_loss:.3f}", **{f"val_{cfg.monitor}": f"{score:.3f}"},
                             **{k: f"{v:.2f}" for k, v in (self.method.scalars() or {}).items()})
             if cfg.patience and state["bad_epochs"] >= cfg.patience:
                 state["stopped_early"] = True

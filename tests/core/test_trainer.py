@@ -207,3 +207,11 @@ def test_sample_weight_scales_each_samples_loss():
         method = METHODS.get(name)(context)
         got = method.per_sample_loss(outputs, targets, positions)
         assert torch.allclose(got, cross_entropy(outputs, targets) * weight[positions])
+
+
+@pytest.mark.parametrize("monitor", ["loss", "macro_f1"])
+def test_progress_bar_with_every_monitor(monitor):
+    train, val = _views(_blobs())
+    config = TrainConfig(epochs=2, batch_size=16, monitor=monitor)
+    result = Trainer(_model(), _method(), config=config, progress=True).fit(train, val)
+    assert f"val_{monitor}" in result.history.columns
