@@ -33,6 +33,7 @@ KEY_HELP = {
     "loss": "per-sample loss: cross_entropy, focal",
     "class_weight": "none, or balanced: weigh each sample's loss by n / (n_classes * count of its class), as scikit-learn",
     "sampler": "uniform, or balanced: draw every class equally often (with replacement)",
+    "scheduler": "learning-rate schedule: none, or cosine (anneal to 0 over the epochs)",
     "augment": "training-batch augmentations, e.g. [{name: jitter, p: 0.5, sigma: 0.03}] (lilaw-health list)",
     "device": "auto (CUDA if available), cpu, cuda, cuda:1, ...",
     "noise.kind": "label noise: none, symmetric, asymmetric, pairflip, transition, instance",

@@ -54,6 +54,7 @@ class Recipe:
     loss: str = "cross_entropy"
     class_weight: str = "none"
     sampler: str = "uniform"
+    scheduler: str = "none"
     device: str = "auto"
     augment: list[dict[str, Any]] = field(default_factory=list)
     noise: NoiseSettings = field(default_factory=NoiseSettings)
@@ -65,7 +66,8 @@ class Recipe:
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                            weight_decay=self.weight_decay, patience=self.patience, monitor=self.monitor,
-                           device=self.device, seed=self.seed, sampler=self.sampler)
+                           device=self.device, seed=self.seed, sampler=self.sampler,
+                           scheduler=self.scheduler)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

@@ -35,7 +35,9 @@ from lilaw_health.core.metrics import MONITORS
 logger = logging.getLogger(__name__)
 
 SAMPLERS = ("uniform", "balanced")
+SCHEDULERS = ("none", "cosine")
 Augment = Callable[[Tensor, torch.Generator], Tensor]
+Scheduler = torch.optim.lr_scheduler.LRScheduler
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,12 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 0
     sampler: str = "uniform"
+    scheduler: str = "none"
 
     def __post_init__(self) -> None:
+        if self.scheduler not in SCHEDULERS:
+            raise ConfigError(f"scheduler must be one of {', '.join(SCHEDULERS)}; received {self.scheduler!r}. "
+                              "'cosine' anneals the learning rate to 0 over the epochs.")
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"sampler must be one of {', '.join(SAMPLERS)}; received {self.sampler!r}. "
                               "'balanced' draws every class equally often (with replacement).")
@@ -121,10 +127,11 @@ class Trainer:
         self.method.to(self.device)
         self._initial_weights = self._load_or_save_initial_weights()
         optimizer = self._optimizer()
+        scheduler = self._scheduler(optimizer, cfg.epochs)
         state = self._initial_state()
         self.train_dynamics, self.val_dynamics = TrainingDynamics(len(train)), TrainingDynamics(len(val))
         if resume:
-            state = self._maybe_resume(state, optimizer)
+            state = self._maybe_resume(state, optimizer, scheduler)
         monitor_fn, higher_is_better = MONITORS.get(cfg.monitor)
         last_epoch = state["epoch"] if state["stopped_early"] else cfg.epochs
         bar = tqdm(range(state["epoch"], last_epoch), initial=state["epoch"], total=cfg.epochs,
@@ -138,17 +145,20 @@ class Trainer:
                    f"val_{cfg.monitor}": score,
                    **(self.method.scalars() or {}), "seconds": time.perf_counter() - started}
             state["history"].append(row)
+            if scheduler is not None:
+                scheduler.step()
             if self.method.on_epoch_end(epoch, dynamics=self.train_dynamics):
                 optimizer = self._reinitialise(state)  # this epoch's score belongs to the old model
+                scheduler = self._scheduler(optimizer, cfg.epochs - epoch - 1)
             else:
                 self._track_best(state, epoch, score, higher_is_better)
             state["epoch"] = epoch + 1
-            self._save_last(state, optimizer)
+            self._save_last(state, optimizer, scheduler)
             bar.set_postfix(train_loss=f"{train_loss:.3f}", **{f"val_{cfg.monitor}": f"{score:.3f}"},
                             **{k: f"{v:.2f}" for k, v in (self.method.scalars() or {}).items()})
             if cfg.patience and state["bad_epochs"] >= cfg.patience:
                 state["stopped_early"] = True
-                self._save_last(state, optimizer)
+                self._save_last(state, optimizer, scheduler)
                 break
         bar.close()
         self._restore_best()
@@ -206,6 +216,11 @@ class Trainer:
 
     def _optimizer(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+
+    def _scheduler(self, optimizer: torch.optim.Optimizer, epochs: int) -> Scheduler | None:
+        if self.config.scheduler == "none":
+            return None
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
 
     def _load_or_save_initial_weights(self) -> dict[str, Tensor]:
         """The weights before training, kept so a method can ask for a restart (and resume after one)."""
@@ -280,7 +295,8 @@ class Trainer:
         return {"epoch": 0, "step": 0, "history": [], "trajectory": [], "best_epoch": -1,
                 "best_score": float("nan"), "bad_epochs": 0, "stopped_early": False}
 
-    def _maybe_resume(self, state: dict[str, Any], optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    def _maybe_resume(self, state: dict[str, Any], optimizer: torch.optim.Optimizer,
+                      scheduler: Scheduler | None) -> dict[str, Any]:
         path = self.checkpoint_dir / "last.pt" if self.checkpoint_dir else None
         if path is None or not path.exists():
             return state
@@ -291,17 +307,21 @@ class Trainer:
                               "or delete the checkpoints folder to start over.")
         self.model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(saved["scheduler"])
         self.method.load_state_dict(saved["method"])
         self.train_dynamics.load_state_dict(saved["dynamics"]["train"])
         self.val_dynamics.load_state_dict(saved["dynamics"]["val"])
         logger.info("resumed from %s at epoch %d", path, saved["state"]["epoch"])
         return saved["state"]
 
-    def _save_last(self, state: dict[str, Any], optimizer: torch.optim.Optimizer) -> None:
+    def _save_last(self, state: dict[str, Any], optimizer: torch.optim.Optimizer,
+                   scheduler: Scheduler | None) -> None:
         if self.checkpoint_dir is None:
             return
         save_checkpoint(self.checkpoint_dir / "last.pt", {
             "model": self.model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "method": self.method.state_dict(), "method_name": self.method.name,
             "train_config": asdict(self.config), "state": state,
             "dynamics": {"train": self.train_dynamics.state_dict(), "val": self.val_dynamics.state_dict()}})

@@ -60,10 +60,10 @@ def _jitter(inputs, generator):
     return inputs + 0.1 * torch.randn(inputs.shape, generator=generator)
 
 
-@pytest.mark.parametrize("sampler", ["uniform", "balanced"])
-def test_resumed_run_equals_uninterrupted(tmp_path, sampler):
+@pytest.mark.parametrize("sampler, scheduler", [("uniform", "none"), ("balanced", "cosine")])
+def test_resumed_run_equals_uninterrupted(tmp_path, sampler, scheduler):
     train, val = _views(_blobs())
-    config = TrainConfig(epochs=4, batch_size=16, seed=7, sampler=sampler)
+    config = TrainConfig(epochs=4, batch_size=16, seed=7, sampler=sampler, scheduler=scheduler)
     straight = Trainer(_model(), _method(), config=config, checkpoint_dir=tmp_path / "a", augment=_jitter)
     expected = straight.fit(train, val)
 
