@@ -68,6 +68,21 @@ class LabeledView(Dataset):
         return position, x, int(self.targets[position])
 
 
+class PositionSubset(Dataset):
+    """Some positions of a :class:`LabeledView`; items keep the view's positions (for one epoch's loader)."""
+
+    def __init__(self, view: LabeledView, positions: np.ndarray) -> None:
+        self.view = view
+        self.positions = np.asarray(positions, dtype=np.int64)
+        self.targets = view.targets[self.positions]
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, index: int) -> tuple[int, Tensor, int]:
+        return self.view[int(self.positions[index])]
+
+
 @dataclass(frozen=True)
 class TaskData:
     """What a domain hands to the pipeline: datasets plus their description."""

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lilaw_health.core.data import LabeledView
 from lilaw_health.core.dynamics import TrainingDynamics
 from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.lilaw import LiLAW, LiLAWConfig
@@ -88,6 +89,13 @@ class Method:
     def after_model_step(self, model: nn.Module, *, epoch: int, step: int,
                          next_val_batch: Callable[[], Batch]) -> dict[str, float] | None:
         """Work after the optimiser step; returns logged scalars when it did any."""
+        return None
+
+    def on_epoch_start(self, epoch: int, *, model: nn.Module, train: LabeledView,
+                       predict_logits: Callable[[LabeledView], Tensor], seed: int) -> np.ndarray | None:
+        """Called before each epoch; may return the training positions to use this epoch
+        (None = all). ``predict_logits(train)`` runs an eval-mode pass (a cost only methods that
+        need it pay); randomness must come from ``seed`` for runs to resume exactly."""
         return None
 
     def on_epoch_end(self, epoch: int, *, dynamics: TrainingDynamics) -> bool:
@@ -174,6 +182,13 @@ class FilterAndRetrain(Method):
         keep = self.keep[index].to(outputs.device)
         per_sample = self.per_sample_loss(outputs, self.labels[index].to(targets.device), positions)
         return (per_sample * keep).sum() / keep.sum().clamp(min=1.0)
+
+    def on_epoch_start(self, epoch: int, *, model: nn.Module, train: LabeledView,
+                       predict_logits: Callable[[LabeledView], Tensor], seed: int) -> np.ndarray | None:
+        """Called before each epoch; may return the training positions to use this epoch
+        (None = all). ``predict_logits(train)`` runs an eval-mode pass (a cost only methods that
+        need it pay); randomness must come from ``seed`` for runs to resume exactly."""
+        return None
 
     def on_epoch_end(self, epoch: int, *, dynamics: TrainingDynamics) -> bool:
         if epoch + 1 != self.config.detect_epochs:

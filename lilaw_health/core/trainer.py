@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm.auto import tqdm
 
 from lilaw_health.core.checkpoint import load_checkpoint, save_checkpoint
-from lilaw_health.core.data import LabeledView
+from lilaw_health.core.data import LabeledView, PositionSubset
 from lilaw_health.core.dynamics import TrainingDynamics
 from lilaw_health.core.errors import NOT_FINITE, ConfigError, InputError
 from lilaw_health.core.lilaw import LiLAWConfig
@@ -175,11 +175,13 @@ class Trainer:
         """One pass over ``train``; returns the mean plain cross-entropy (comparable with the
         validation loss) and the mean objective the method optimised (e.g. LiLAW-weighted)."""
         torch.manual_seed(_epoch_seed(self.config.seed, epoch, 0))
-        loader = self._loader(train, shuffle=True, seed=_epoch_seed(self.config.seed, epoch, 1),
-                              balanced=self.config.sampler == "balanced")
+        chosen = self.method.on_epoch_start(epoch, model=self.model, train=train, predict_logits=self.predict_logits,
+                                            seed=_epoch_seed(self.config.seed, epoch, 4))
+        self.model.train()
+        loader = self._loader(train if chosen is None else PositionSubset(train, chosen), shuffle=True,
+                              seed=_epoch_seed(self.config.seed, epoch, 1), balanced=self.config.sampler == "balanced")
         next_val_batch = self._val_sampler(val, seed=_epoch_seed(self.config.seed, epoch, 2))
         augment_generator = torch.Generator().manual_seed(_epoch_seed(self.config.seed, epoch, 3))
-        self.model.train()
         objective_sum, plain_sum, count = 0.0, torch.zeros((), device=self.device), 0
         for positions, inputs, targets in loader:
             inputs, targets = inputs.to(self.device), targets.to(self.device)
@@ -266,7 +268,7 @@ class Trainer:
 
         return next_val_batch
 
-    def _loader(self, dataset: LabeledView, *, shuffle: bool, seed: int = 0, balanced: bool = False) -> DataLoader:
+    def _loader(self, dataset: LabeledView | PositionSubset, *, shuffle: bool, seed: int = 0, balanced: bool = False) -> DataLoader:
         generator = torch.Generator().manual_seed(seed)
         sampler = None
         if balanced:

@@ -215,3 +215,24 @@ def test_progress_bar_with_every_monitor(monitor):
     config = TrainConfig(epochs=2, batch_size=16, monitor=monitor)
     result = Trainer(_model(), _method(), config=config, progress=True).fit(train, val)
     assert f"val_{monitor}" in result.history.columns
+
+
+def test_on_epoch_start_can_hold_samples_out_of_an_epoch():
+    from lilaw_health.core.methods import Method
+
+    class EvenOnly(Method):
+        seen: list
+
+        def on_epoch_start(self, epoch, *, model, train, predict_logits, seed):
+            assert predict_logits(train).shape == (len(train), 3)
+            return np.arange(0, len(train), 2)
+
+        def training_loss(self, outputs, targets, *, epoch, positions):
+            self.seen.extend(positions.tolist())
+            return super().training_loss(outputs, targets, epoch=epoch, positions=positions)
+
+    train, val = _views(_blobs())
+    method = EvenOnly(MethodContext(loss_fn=cross_entropy, n_classes=3))
+    method.seen = []
+    Trainer(_model(), method, config=TrainConfig(epochs=2, batch_size=16)).fit(train, val)
+    assert sorted(method.seen) == sorted(list(range(0, len(train), 2)) * 2)
