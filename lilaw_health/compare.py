@@ -1,8 +1,13 @@
-"""Compare methods on the same data with the same seeds: a table of mean +- std.
+"""Compare methods on the same data with the same seeds: a table of mean +- std, and their cost.
 
 Each (method, seed) run has its own folder ``<out>/<method>/seed<k>``; a finished run (its
 ``metrics.json`` exists) is read back instead of retrained, and an interrupted one resumes
 from its checkpoint, so a comparison can be continued across invocations.
+
+The cost table (``cost.csv``) gives each method's wall time per epoch and peak memory during
+training (see :mod:`lilaw_health.core.memory` for what is measured), and both relative to
+ERM's in the same comparison. Each run records its own cost while it trains, so runs read
+back from an earlier invocation carry the cost measured then; the report says how many.
 """
 
 from __future__ import annotations
@@ -19,13 +24,15 @@ from tqdm.auto import tqdm
 from lilaw_health.core.checkpoint import atomic_write_text
 from lilaw_health.core.methods import METHODS
 from lilaw_health.domains import get_domain
-from lilaw_health.experiment import run_experiment
+from lilaw_health.experiment import check_same_recipe, run_experiment
 from lilaw_health.recipe import Recipe
 from lilaw_health.reporting import write_comparison_report
 
 logger = logging.getLogger(__name__)
 
 METRICS = ["accuracy", "balanced_accuracy", "macro_f1", "auroc"]
+COSTS = ["seconds_per_epoch", "peak_memory_mb"]
+BASELINE = "erm"
 
 
 def run_comparison(recipe: Recipe, out_dir: str | Path, *, methods: Sequence[str] | None = None,
@@ -36,25 +43,30 @@ def run_comparison(recipe: Recipe, out_dir: str | Path, *, methods: Sequence[str
     seeds = list(seeds if seeds is not None else recipe.seeds)
     for name in methods:
         METHODS.get(name)
-    rows, run_dirs = [], {}
+    rows, run_dirs, read_back = [], {}, 0
     jobs = [(m, s) for s in seeds for m in methods]
     for method, seed in tqdm(jobs, desc="runs", disable=not progress):
         run_dir = run_dirs[method, seed] = out_dir / method / f"seed{seed}"
+        run_recipe = dataclasses.replace(recipe, method=method, seed=seed)
+        check_same_recipe(run_dir, run_recipe)
         done = run_dir / "metrics.json"
         if done.exists():
             metrics = json.loads(done.read_text())
+            read_back += 1
         else:
-            metrics = run_experiment(dataclasses.replace(recipe, method=method, seed=seed), run_dir, progress=progress)
+            metrics = run_experiment(run_recipe, run_dir, progress=progress)
         rows.append(_row(method, seed, metrics))
     runs = pd.DataFrame(rows)
-    summary = summarise(runs, methods)
+    summary, cost = summarise(runs, methods), cost_table(runs, methods)
     atomic_write_text(out_dir / "runs.csv", runs.to_csv(index=False))
     atomic_write_text(out_dir / "summary.csv", summary.to_csv(index=False))
+    atomic_write_text(out_dir / "cost.csv", cost.to_csv(index=False))
     domain = get_domain(recipe.domain)
     if domain.compare_report is not None:
         domain.compare_report(out_dir, runs=run_dirs)
     write_comparison_report(out_dir, title=f"{recipe.name}: {', '.join(methods)} over seeds {seeds}",
-                            runs=runs, summary=summary, metrics=_metric_columns(runs), config_text=recipe.to_yaml())
+                            runs=runs, summary=summary, metrics=_metric_columns(runs), config_text=recipe.to_yaml(),
+                            cost=cost, notes=[READ_BACK.format(count=read_back, total=len(jobs))] if read_back else None)
     return runs, summary
 
 
@@ -64,6 +76,8 @@ def _row(method: str, seed: int, metrics: dict) -> dict:
         row["detection_auroc"] = metrics["detection"]["auroc"]
     row.update((metrics.get("domain") or {}).get("summary", {}))
     row["seconds_per_epoch"] = metrics["seconds_per_epoch"]
+    row["peak_memory_mb"] = metrics.get("peak_memory_mb", float("nan"))  # absent from runs of older versions
+    row["memory_measure"] = metrics.get("memory_measure", "unavailable")
     row.update({k: v for k, v in (metrics.get("final_scalars") or {}).items()})
     return row
 
@@ -71,7 +85,7 @@ def _row(method: str, seed: int, metrics: dict) -> dict:
 def _metric_columns(runs: pd.DataFrame) -> list[str]:
     """The standard metrics, mislabel detection, then any domain summary columns."""
     fixed = [*METRICS, "detection_auroc"]
-    domain = [c for c in runs.columns if c not in {*fixed, "method", "seed", "seconds_per_epoch",
+    domain = [c for c in runs.columns if c not in {*fixed, *COSTS, "memory_measure", "method", "seed",
                                                     "alpha", "beta", "delta"}]
     return [c for c in fixed if c in runs.columns] + domain
 
@@ -88,5 +102,26 @@ def summarise(runs: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
     return summary
 
 
-def _mean_std(mean: float, std: float) -> str:
-    return f"{mean:.4f} ± {0.0 if pd.isna(std) else std:.4f}"
+def cost_table(runs: pd.DataFrame, methods: Sequence[str], *, baseline: str = BASELINE) -> pd.DataFrame:
+    """One row per method: "mean ± std" over seeds of the seconds per epoch and of the peak
+    training memory (MiB above the level at the start of training), and the ratio of each mean
+    to ``baseline``'s (NaN when the baseline is not among the runs)."""
+    grouped = runs.groupby("method", sort=False)
+    table = pd.DataFrame({"method": list(methods), "runs": [int(grouped.size().get(m, 0)) for m in methods]})
+    for column, ratio, digits in (("seconds_per_epoch", f"time_vs_{baseline}", 3),
+                                  ("peak_memory_mb", f"memory_vs_{baseline}", 1)):
+        stats = grouped[column].agg(["mean", "std"])
+        table[column] = [_mean_std(stats.loc[m, "mean"], stats.loc[m, "std"], digits=digits) for m in methods]
+        reference = stats.loc[baseline, "mean"] if baseline in stats.index else float("nan")
+        table[ratio] = [round(float(stats.loc[m, "mean"] / reference), 2) for m in methods]
+    measures = grouped["memory_measure"].agg(lambda values: "/".join(sorted(set(values))))
+    table["memory_measure"] = [measures.get(m, "") for m in methods]
+    return table
+
+
+READ_BACK = ("{count} of {total} runs were read back from an earlier invocation; their time and memory were "
+             "measured when they trained, under whatever load the machine had then.")
+
+
+def _mean_std(mean: float, std: float, *, digits: int = 4) -> str:
+    return f"{mean:.{digits}f} ± {0.0 if pd.isna(std) else std:.{digits}f}"

@@ -24,11 +24,12 @@ from lilaw_health.core.data import LabeledView, TaskData, dataset_inputs, datase
 from lilaw_health.core.data import stratified_split
 from lilaw_health.core.difficulty import difficulty_table, write_difficulty
 from lilaw_health.core.errors import ConfigError
-from lilaw_health.core.losses import PER_SAMPLE_LOSSES, PerSampleLoss, balanced_class_weight, with_class_weight
-from lilaw_health.core.methods import METHODS, MethodContext
+from lilaw_health.core.losses import CLASS_WEIGHTS, PER_SAMPLE_LOSSES, PerSampleLoss, with_class_weight
+from lilaw_health.core.memory import PeakMemory
+from lilaw_health.core.methods import METHODS, MethodContext, method_loss
 from lilaw_health.core.metrics import classification_metrics, confusion, detection_metrics, per_class_report
-from lilaw_health.core.noise import NOISE_MODELS, NoisyLabels, inject_label_noise
-from lilaw_health.core.trainer import Augment, Trainer, TrainResult
+from lilaw_health.core.noise import NOISE_MODELS, NoisyLabels, inject_label_noise, long_tailed_subsample
+from lilaw_health.core.trainer import Augment, Trainer, TrainResult, resolve_device
 from lilaw_health.domains import Domain, get_domain
 from lilaw_health.recipe import Recipe
 from lilaw_health.reporting import write_run_report
@@ -38,33 +39,41 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Splits:
-    """Train and validation views carved from the (noisy) training data, and the clean test."""
+    """Train and validation views carved from the (noisy) training data, and the clean test.
+
+    ``kept`` holds the indices of the training data in the experiment (all of them unless
+    the recipe's ``imbalance.factor`` subsamples a long tail); ``noise`` describes those
+    samples in that order, and ``clean_labels`` all training data by index.
+    """
 
     train: LabeledView
     val: LabeledView
     test: LabeledView
     noise: NoisyLabels
     clean_labels: np.ndarray
+    kept: np.ndarray
 
 
 def prepare_splits(data: TaskData, recipe: Recipe) -> Splits:
-    """Inject the recipe's noise into the training labels, then split off validation."""
+    """Keep the recipe's class-size profile of the training data (which samples exist), inject
+    its noise into their labels, then split off validation."""
     clean = dataset_labels(data.train, arg="training data")
-    features = dataset_inputs(data.train) if recipe.noise.kind == "instance" else None
-    noise = inject_label_noise(clean, kind=recipe.noise.kind, rate=recipe.noise.rate, n_classes=data.n_classes,
+    kept = long_tailed_subsample(clean, imbalance_factor=recipe.imbalance.factor, n_classes=data.n_classes,
+                                 seed=recipe.seed)
+    features = dataset_inputs(data.train)[kept] if recipe.noise.kind == "instance" else None
+    noise = inject_label_noise(clean[kept], kind=recipe.noise.kind, rate=recipe.noise.rate, n_classes=data.n_classes,
                                seed=recipe.seed, transition_matrix=recipe.noise.matrix, features=features)
-    train_idx, val_idx = stratified_split(noise.labels, fraction=recipe.val_fraction, seed=recipe.seed)
-    ids = np.asarray(dataset_sample_ids(data.train), dtype=object)
+    train_pos, val_pos = stratified_split(noise.labels, fraction=recipe.val_fraction, seed=recipe.seed)
+    ids = np.asarray(dataset_sample_ids(data.train), dtype=object)[kept]
     test_labels = dataset_labels(data.test, arg="test data")
 
-    def view(base: Any, idx: np.ndarray, labels: np.ndarray, sample_ids: np.ndarray) -> LabeledView:
-        return LabeledView(base, idx, labels[idx], sample_ids[idx].tolist())
+    def view(pos: np.ndarray) -> LabeledView:
+        return LabeledView(data.train, kept[pos], noise.labels[pos], ids[pos].tolist())
 
-    all_test = np.arange(len(test_labels))
-    return Splits(train=view(data.train, train_idx, noise.labels, ids),
-                  val=view(data.train, val_idx, noise.labels, ids),
-                  test=view(data.test, all_test, test_labels, np.asarray(dataset_sample_ids(data.test), dtype=object)),
-                  noise=noise, clean_labels=clean)
+    test_ids = dataset_sample_ids(data.test)
+    return Splits(train=view(train_pos), val=view(val_pos),
+                  test=LabeledView(data.test, np.arange(len(test_labels)), test_labels, test_ids),
+                  noise=noise, clean_labels=clean, kept=kept)
 
 
 def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = False, resume: bool = True) -> dict:
@@ -73,6 +82,8 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
     NOISE_MODELS.get(recipe.noise.kind)
     METHODS.get(recipe.method)
     domain = get_domain(recipe.domain)
+    if resume:
+        check_same_recipe(out_dir, recipe)
     atomic_write_text(out_dir / "config.yaml", recipe.to_yaml())
     seed_everything(recipe.seed)
     data = domain.load_data(recipe.dataset, options=recipe.data)
@@ -80,12 +91,14 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
     seed_everything(recipe.seed)
     model = domain.build_model(recipe.model, data=data, options=recipe.model_args)
     context = MethodContext(loss_fn=_loss_fn(recipe, splits, data.n_classes), n_classes=data.n_classes,
-                            lilaw=recipe.lilaw, clean=recipe.clean)
+                            lilaw=recipe.lilaw, clean=recipe.clean, dynamic_loss=recipe.dynamic_loss)
     method = METHODS.get(recipe.method)(context)
     trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
                       progress=progress, augment=_augment(domain, recipe))
-    result = trainer.fit(splits.train, splits.val, resume=resume)
+    with PeakMemory(resolve_device(recipe.device)) as memory:
+        result = trainer.fit(splits.train, splits.val, resume=resume)
     metrics = _evaluate(trainer, splits, data, result, recipe)
+    metrics.update(peak_memory_mb=memory.peak_mb, memory_measure=memory.measure)
     if domain.evaluate is not None:
         metrics["domain"] = domain.evaluate(data, y_true=splits.test.targets, proba=trainer.predict_proba(splits.test),
                                             out_dir=out_dir)
@@ -97,10 +110,20 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
     return metrics
 
 
+def check_same_recipe(out_dir: Path, recipe: Recipe) -> None:
+    """Refuse to reuse a folder written by another recipe (its checkpoint or results would be reused)."""
+    previous = out_dir / "config.yaml"
+    if previous.exists() and previous.read_text(encoding="utf-8") != recipe.to_yaml():
+        raise ConfigError(f"{out_dir} holds a run of a different recipe (see {previous}); resuming it would mix "
+                          "the two. Choose another --out folder, or pass --no-resume to start over there.")
+
+
 def _loss_fn(recipe: Recipe, splits: Splits, n_classes: int) -> PerSampleLoss:
-    loss_fn = PER_SAMPLE_LOSSES.get(recipe.loss)
-    if recipe.class_weight == "balanced":  # from the observed (noisy) training labels: all a user has
-        loss_fn = with_class_weight(loss_fn, balanced_class_weight(splits.train.targets, n_classes))
+    """The recipe's per-sample loss and class weighting, unless the method fixes them (gce, cb_ce, ...)."""
+    loss, class_weight = method_loss(recipe.method, loss=recipe.loss, class_weight=recipe.class_weight)
+    loss_fn = PER_SAMPLE_LOSSES.get(loss)
+    if class_weight != "none":  # from the observed (noisy) training labels: all a user has
+        loss_fn = with_class_weight(loss_fn, CLASS_WEIGHTS.get(class_weight)(splits.train.targets, n_classes))
     return loss_fn
 
 
@@ -123,6 +146,8 @@ def _evaluate(trainer: Trainer, splits: Splits, data: TaskData, result: TrainRes
         "stopped_early": result.stopped_early, "seconds_per_epoch": result.seconds_per_epoch,
         "noise": {"kind": recipe.noise.kind, "rate": recipe.noise.rate, "realised_rate": splits.noise.rate,
                   "transition_matrix": splits.noise.transition_matrix.round(4).tolist()},
+        "imbalance": {"factor": recipe.imbalance.factor, "kept": len(splits.kept), "of": len(splits.clean_labels),
+                      "class_counts": np.bincount(splits.clean_labels[splits.kept], minlength=data.n_classes).tolist()},
         "per_class": per_class_report(y_true, y_pred, n_classes=data.n_classes,
                                       class_names=data.class_names).to_dict("records"),
         "confusion_matrix": confusion(y_true, y_pred, n_classes=data.n_classes).tolist(),
@@ -134,7 +159,7 @@ def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, result: TrainR
     """Every training sample (train and validation parts): its LiLAW description at the best
     epoch and its training-dynamics scores. Methods without learnable scalars are described
     with the recipe's initial ones."""
-    scalars = trainer.method.scalars() or {k: getattr(recipe.lilaw, k) for k in ("alpha", "beta", "delta")}
+    scalars = {k: (trainer.method.scalars() or {}).get(k, getattr(recipe.lilaw, k)) for k in ("alpha", "beta", "delta")}
     parts = []
     for name, view, dynamics in (("train", splits.train, result.train_dynamics),
                                  ("val", splits.val, result.val_dynamics)):
@@ -144,7 +169,7 @@ def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, result: TrainR
             scores = dynamics.scores().drop(columns=["last_predicted"])
             table = pd.concat([table.drop(columns=["mislabel_score"]), scores], axis=1)
         table["clean_label"] = splits.clean_labels[view.indices]
-        table["is_flipped"] = splits.noise.flipped[view.indices]
+        table["is_flipped"] = view.targets != table["clean_label"].to_numpy()
         parts.append(table)
     return pd.concat(parts, ignore_index=True)
 

@@ -64,3 +64,13 @@ def test_list_names_everything(capsys):
     text = capsys.readouterr().out
     for name in ("ecg5000_noisy", "lilaw", "erm", "symmetric", "instance", "focal", "fcn", "lstm"):
         assert name in text
+
+
+def test_rerun_with_another_recipe_in_the_same_folder_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "ecg5000_noisy", "--out", str(out), "--quiet", "--set", "epochs=1", "method=erm"]) == 0
+    assert main(["run", "ecg5000_noisy", "--out", str(out), "--quiet", "--set", "epochs=1", "method=erm",
+                 "noise.rate=0.1"]) == 2
+    assert "holds a run of a different recipe" in capsys.readouterr().err
+    assert main(["run", "ecg5000_noisy", "--out", str(out), "--quiet", "--no-resume", "--set", "epochs=1",
+                 "method=erm", "noise.rate=0.1"]) == 0

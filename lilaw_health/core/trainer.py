@@ -306,7 +306,7 @@ class Trainer:
         if saved["train_config"] != asdict(self.config) or saved["method_name"] != self.method.name:
             raise ConfigError(f"checkpoint {path} was written by a different configuration "
                               f"({saved['method_name']}, {saved['train_config']}). Use a new output folder, "
-                              "or delete the checkpoints folder to start over.")
+                              "or start over there (lilaw-health run --no-resume).")
         self.model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         if scheduler is not None:
