@@ -1,8 +1,8 @@
 """Recipes: one YAML file per experiment, typed and frozen once loaded.
 
 YAML lives only at this edge. A recipe is a mapping of the keys of :class:`Recipe`
-(``noise`` and ``lilaw`` are sections; ``data`` and ``model_args`` are free mappings handed
-to the domain). ``--set key=value`` overrides use the same dotted keys.
+(``noise``, ``imbalance``, ``lilaw``, ``clean`` and ``dynamic_loss`` are sections; ``data`` and
+``model_args`` are free mappings handed to the domain). ``--set key=value`` overrides use the same dotted keys.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import yaml
 
 from lilaw_health.core.errors import FILE_MISSING, ConfigError, InputError, unknown_name
 from lilaw_health.core.lilaw import LiLAWConfig
-from lilaw_health.core.methods import CleanConfig
+from lilaw_health.core.losses import CLASS_WEIGHTS as CLASS_WEIGHT_FUNCTIONS
+from lilaw_health.core.methods import CleanConfig, DynamicLossConfig
 from lilaw_health.core.trainer import TrainConfig
 
 FREE_SECTIONS = ("data", "model_args")
@@ -30,6 +31,14 @@ class NoiseSettings:
     kind: str = "none"
     rate: float = 0.0
     matrix: list[list[float]] | None = None
+
+
+@dataclass(frozen=True)
+class ImbalanceSettings:
+    """Long-tailed subsampling of the training data before any noise: class k (by size) keeps
+    ``n_max * factor ** (-k / (C - 1))`` samples; 1 keeps every sample. The test set is untouched."""
+
+    factor: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,8 @@ class Recipe:
     noise: NoiseSettings = field(default_factory=NoiseSettings)
     lilaw: LiLAWConfig = field(default_factory=LiLAWConfig)
     clean: CleanConfig = field(default_factory=CleanConfig)
+    dynamic_loss: DynamicLossConfig = field(default_factory=DynamicLossConfig)
+    imbalance: ImbalanceSettings = field(default_factory=ImbalanceSettings)
     data: dict[str, Any] = field(default_factory=dict)
     model_args: dict[str, Any] = field(default_factory=dict)
 
@@ -78,7 +89,8 @@ class Recipe:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
-SECTIONS: dict[str, type] = {"noise": NoiseSettings, "lilaw": LiLAWConfig, "clean": CleanConfig}
+SECTIONS: dict[str, type] = {"noise": NoiseSettings, "lilaw": LiLAWConfig, "clean": CleanConfig,
+                             "dynamic_loss": DynamicLossConfig, "imbalance": ImbalanceSettings}
 
 
 def valid_keys() -> list[str]:
@@ -116,7 +128,7 @@ def recipe_from_dict(raw: dict[str, Any], *, source: str = "recipe") -> Recipe:
     return recipe
 
 
-CLASS_WEIGHTS = ("none", "balanced")
+CLASS_WEIGHTS = ("none", *CLASS_WEIGHT_FUNCTIONS.names())
 
 
 def _augment_list(value: Any, source: str) -> list[dict[str, Any]]:
@@ -188,6 +200,12 @@ def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe
         if name_or_path not in recipes:
             raise unknown_name("recipe", name_or_path, list(recipes), "Or pass the path of a YAML file.")
         path = recipes[name_or_path]
+    raw = _read_with_bases(path, seen=())
+    return recipe_from_dict(merge(raw, parse_overrides(overrides or [])), source=str(path))
+
+
+def _read_with_bases(path: Path, *, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """A recipe's mapping, merged over the recipe named by its ``base`` key (recursively)."""
     if not path.is_file():
         raise InputError(FILE_MISSING.format(what="recipe file", path=path,
                                              fix="Check the path, or use a registered name (lilaw-health list)."))
@@ -195,4 +213,10 @@ def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise ConfigError(f"recipe file {path} is not valid YAML: {error}") from None
-    return recipe_from_dict(merge(raw, parse_overrides(overrides or [])), source=str(path))
+    if not isinstance(raw, dict) or "base" not in raw:
+        return raw
+    base = raw.pop("base")
+    base_path = path.parent / f"{base}.yaml" if not str(base).endswith(".yaml") else path.parent / base
+    if base_path.resolve() in seen:
+        raise ConfigError(f"recipe {path} inherits from itself through 'base: {base}'.")
+    return merge(_read_with_bases(base_path, seen=(*seen, path.resolve())), raw)

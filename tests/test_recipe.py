@@ -53,3 +53,16 @@ def test_bad_values_and_files_are_named(tmp_path):
         load_recipe(str(broken))
     with pytest.raises(ConfigError, match=r"invalid lilaw settings: alpha must be >= 1 \(received 0.5\)"):
         load_recipe("ecg5000_noisy", ["lilaw.alpha=0.5"])
+
+
+def test_base_recipes_are_merged_and_cycles_refused(tmp_path):
+    (tmp_path / "parent.yaml").write_text("name: parent\nepochs: 7\nnoise: {kind: symmetric, rate: 0.2}\n")
+    (tmp_path / "child.yaml").write_text("base: parent\nname: child\nnoise: {rate: 0.4}\n")
+    recipe = load_recipe(str(tmp_path / "child.yaml"))
+    assert (recipe.name, recipe.epochs, recipe.noise.kind, recipe.noise.rate) == ("child", 7, "symmetric", 0.4)
+    (tmp_path / "loop.yaml").write_text("base: loop\n")
+    with pytest.raises(ConfigError, match="inherits from itself"):
+        load_recipe(str(tmp_path / "loop.yaml"))
+    (tmp_path / "orphan.yaml").write_text("base: missing\n")
+    with pytest.raises(InputError, match="recipe file not found: .*missing.yaml"):
+        load_recipe(str(tmp_path / "orphan.yaml"))
