@@ -36,6 +36,9 @@ def test_compare_prints_mean_and_std_per_method(tmp_path, capsys):
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "erm" in printed and "lilaw" in printed and "±" in printed
+    assert "relative to erm" in printed and "time_vs_erm" in printed
+    cost = pd.read_csv(out / "cost.csv")
+    assert cost["method"].tolist() == ["erm", "lilaw"] and cost.loc[0, "time_vs_erm"] == 1.0
     runs = pd.read_csv(out / "runs.csv")
     assert sorted(zip(runs["method"], runs["seed"])) == [("erm", 0), ("erm", 1), ("lilaw", 0), ("lilaw", 1)]
     assert (out / "comparison.html").exists() and (out / "summary.csv").exists()
@@ -46,7 +49,8 @@ def test_compare_prints_mean_and_std_per_method(tmp_path, capsys):
 
 def test_user_errors_exit_2_with_a_message(tmp_path, capsys):
     assert main(["run", "ecg5000_noisy", "--out", str(tmp_path), "--set", "method=lilwa"]) == 2
-    assert "unknown method 'lilwa'; valid names are: clean, erm, lilaw" in capsys.readouterr().err
+    assert ("unknown method 'lilwa'; valid names are: cb_ce, clean, dynamic_loss, erm, focal, gce, "
+            "label_smoothing, lilaw, sce") in capsys.readouterr().err
     assert main(["run", "ecg5000_noisy", "--out", str(tmp_path), "--set", "dataset=NOPE"]) == 2
     assert "UCR train file not found" in capsys.readouterr().err
 
@@ -74,3 +78,12 @@ def test_rerun_with_another_recipe_in_the_same_folder_is_refused(tmp_path, capsy
     assert "holds a run of a different recipe" in capsys.readouterr().err
     assert main(["run", "ecg5000_noisy", "--out", str(out), "--quiet", "--no-resume", "--set", "epochs=1",
                  "method=erm", "noise.rate=0.1"]) == 0
+
+
+@pytest.mark.parametrize("dataset, n_classes", [("ECG200", 2), ("Chinatown", 2)])
+def test_any_ucr_dataset_runs_by_name(tmp_path, dataset, n_classes):
+    out = tmp_path / dataset
+    assert main(["run", "ecg5000", "--out", str(out), "--quiet", "--set", f"dataset={dataset}", "epochs=2",
+                 "val_fraction=0.2"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["dataset"] == dataset and len(metrics["class_names"]) == n_classes
