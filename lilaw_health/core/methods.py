@@ -1,6 +1,16 @@
 """Training methods, chosen by name: how a mini-batch's loss is formed, what follows the
-model step, and what happens at the end of an epoch. The trainer owns the loop; a method
-owns only these hooks.
+model step, and what happens at the start and end of an epoch. The trainer owns the loop; a
+method owns only these hooks.
+
+Registered here: ``erm``; ``lilaw``; ``clean`` (filter-and-retrain); and ERM with a robust loss
+fixed by the method's name, so that one ``compare`` can line them up:
+``gce``, ``sce``, ``focal``, ``label_smoothing`` and ``cb_ce`` (class-balanced cross-entropy).
+A method that fixes its loss says so in ``loss_name`` / ``class_weight_name``;
+:func:`method_loss` resolves them against a recipe's ``loss`` and ``class_weight``. Any other
+method (``erm``, ``lilaw``, ``clean``) trains with the recipe's loss, e.g. LiLAW with GCE.
+``dynamic_loss`` registers itself at the bottom of :mod:`~lilaw_health.core.dynamic_loss`
+(which ``lilaw_health.core`` imports); its settings, :class:`DynamicLossConfig`, live here
+beside the other methods' so that :class:`MethodContext` can carry them without an import cycle.
 
 Add a method with ``METHODS.add("name", factory)``, the factory taking a ``MethodContext``.
 """
@@ -24,6 +34,10 @@ from lilaw_health.core.registry import Registry
 
 Batch = tuple[Tensor, Tensor]
 CLEAN_ACTIONS = ("drop", "relabel")
+DEFAULT_LOSS, NO_CLASS_WEIGHT = "cross_entropy", "none"
+FIXED_LOSS_CONFLICT = ("method {method!r} trains with {key}={fixed!r}, but the recipe sets {key}={asked!r}. "
+                       "Remove the {key} key, or pick a method that takes the recipe's loss "
+                       "(erm, lilaw, clean), e.g. method=lilaw {key}={asked}.")
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,66 @@ class CleanConfig:
                               f"{', '.join(CLEAN_ACTIONS)} (received {self.action!r}).")
 
 
+INVALID_DYNAMIC_LOSS = ("invalid dynamic_loss settings: {problems}. The reference defaults are meta_lr=0.003, "
+                        "hidden=64, rank_bins=100, ratio1=0.5, ratio2=0.5, trust_init=0.98.")
+
+
+@dataclass(frozen=True)
+class DynamicLossConfig:
+    """Hyperparameters of Dynamic Loss (method ``dynamic_loss``); defaults are the reference
+    CIFAR-10 configuration (:mod:`~lilaw_health.core.dynamic_loss`).
+
+    Attributes
+    ----------
+    meta_lr : float
+        Adam learning rate of the corrector and margin generator (3e-3).
+    hidden : int
+        Width of the embeddings and MLP layers (64).
+    rank_bins : int
+        R, the number of loss-rank bins per class (100).
+    ratio1, ratio2 : float in (0, 1]
+        Hierarchical sampling: draw ``ceil(ratio1 * n_min)`` samples per class, keep the
+        lowest-loss ``ratio2`` of them (0.5, 0.5).
+    warmup_epochs : int
+        Epochs without meta steps or metadata, mixing with the plain softmax (5).
+    trust_init : float in (0, 1)
+        Initial trust in the observed labels (0.98), set through the corrector's last bias.
+    temperature : float > 0
+        The Gumbel sample q is drawn from ``softmax(logits / temperature)`` (1: the model's
+        own distribution; towards 0: its argmax).
+    virtual_lr : float > 0
+        Step size of the virtual SGD step. The meta optimiser is Adam, which normalises the
+        scale of the meta-gradient, so only its direction (nearly independent of a small step)
+        matters (0.1, the reference's classifier learning rate).
+    finetune : bool
+        Fine-tune the classifier on the metadata (one-hot labels plus margins) once per epoch.
+    finetune_lr : float > 0
+        SGD learning rate of that fine-tune (0.01).
+    """
+
+    meta_lr: float = 3e-3
+    hidden: int = 64
+    rank_bins: int = 100
+    ratio1: float = 0.5
+    ratio2: float = 0.5
+    warmup_epochs: int = 5
+    trust_init: float = 0.98
+    temperature: float = 1.0
+    virtual_lr: float = 0.1
+    finetune: bool = True
+    finetune_lr: float = 0.01
+
+    def __post_init__(self) -> None:
+        checks = [("meta_lr", self.meta_lr > 0, "> 0"), ("hidden", self.hidden >= 1, ">= 1"),
+                  ("rank_bins", self.rank_bins >= 1, ">= 1"), ("ratio1", 0 < self.ratio1 <= 1, "in (0, 1]"),
+                  ("ratio2", 0 < self.ratio2 <= 1, "in (0, 1]"), ("warmup_epochs", self.warmup_epochs >= 0, ">= 0"),
+                  ("trust_init", 0 < self.trust_init < 1, "in (0, 1)"), ("temperature", self.temperature > 0, "> 0"),
+                  ("virtual_lr", self.virtual_lr > 0, "> 0"), ("finetune_lr", self.finetune_lr > 0, "> 0")]
+        problems = [f"{name} must be {rule} (received {getattr(self, name)})" for name, ok, rule in checks if not ok]
+        if problems:
+            raise ConfigError(INVALID_DYNAMIC_LOSS.format(problems="; ".join(problems)))
+
+
 @dataclass(frozen=True)
 class MethodContext:
     """What a method factory may use to build itself."""
@@ -63,13 +137,20 @@ class MethodContext:
     n_classes: int
     lilaw: LiLAWConfig = LiLAWConfig()
     clean: CleanConfig = CleanConfig()
+    dynamic_loss: DynamicLossConfig = DynamicLossConfig()
     sample_weight: Tensor | None = None  # (n_train,) by training-set position, e.g. from scikit-learn's fit
 
 
 class Method:
-    """Plain empirical risk minimisation: the mean per-sample loss. Base of every method."""
+    """Plain empirical risk minimisation: the mean per-sample loss. Base of every method.
+
+    ``loss_name`` / ``class_weight_name``: the per-sample loss and class weighting the method
+    is defined by, or None to take the recipe's (see :func:`method_loss`).
+    """
 
     name = "erm"
+    loss_name: str | None = None
+    class_weight_name: str | None = None
 
     def __init__(self, context: MethodContext) -> None:
         self.loss_fn = context.loss_fn
@@ -81,7 +162,10 @@ class Method:
 
     def per_sample_loss(self, outputs: Tensor, targets: Tensor, positions: Tensor) -> Tensor:
         """The per-sample training loss (n,), times the user's ``sample_weight`` when given."""
-        loss = self.loss_fn(outputs, targets)
+        return self._weighted(self.loss_fn(outputs, targets), positions)
+
+    def _weighted(self, loss: Tensor, positions: Tensor) -> Tensor:
+        """A per-sample loss (n,) times the user's ``sample_weight`` of those positions, if any."""
         if self.sample_weight is None:
             return loss
         return loss * self.sample_weight.to(loss.device)[positions.to(loss.device)]
@@ -183,13 +267,6 @@ class FilterAndRetrain(Method):
         per_sample = self.per_sample_loss(outputs, self.labels[index].to(targets.device), positions)
         return (per_sample * keep).sum() / keep.sum().clamp(min=1.0)
 
-    def on_epoch_start(self, epoch: int, *, model: nn.Module, train: LabeledView,
-                       predict_logits: Callable[[LabeledView], Tensor], seed: int) -> np.ndarray | None:
-        """Called before each epoch; may return the training positions to use this epoch
-        (None = all). ``predict_logits(train)`` runs an eval-mode pass (a cost only methods that
-        need it pay); randomness must come from ``seed`` for runs to resume exactly."""
-        return None
-
     def on_epoch_end(self, epoch: int, *, dynamics: TrainingDynamics) -> bool:
         if epoch + 1 != self.config.detect_epochs:
             return False
@@ -220,7 +297,63 @@ class FilterAndRetrain(Method):
         self.keep, self.labels = state["keep"], state["labels"]
 
 
+class GeneralizedCrossEntropy(Method):
+    """ERM with generalized cross-entropy, q = 0.7 (Zhang & Sabuncu, NeurIPS 2018)."""
+
+    name = loss_name = "gce"
+
+
+class SymmetricCrossEntropy(Method):
+    """ERM with symmetric cross-entropy, alpha = 0.1, beta = 1, A = -4 (Wang et al., ICCV 2019)."""
+
+    name = loss_name = "sce"
+
+
+class FocalLoss(Method):
+    """ERM with focal loss, gamma = 2 (Lin et al., ICCV 2017)."""
+
+    name = loss_name = "focal"
+
+
+class LabelSmoothing(Method):
+    """ERM with label smoothing 0.1 (Szegedy et al., CVPR 2016)."""
+
+    name = loss_name = "label_smoothing"
+
+
+class ClassBalancedCrossEntropy(Method):
+    """ERM with class-balanced cross-entropy: effective-number class weights, beta = 0.999
+    (Cui et al., CVPR 2019), from the observed training labels."""
+
+    name = "cb_ce"
+    loss_name = DEFAULT_LOSS
+    class_weight_name = "effective_number"
+
+
 METHODS: Registry[Callable[[MethodContext], Method]] = Registry("method")
-METHODS.add("erm", Method)
-METHODS.add("lilaw", LiLAWMethod)
-METHODS.add("clean", FilterAndRetrain)
+for _method in (Method, LiLAWMethod, FilterAndRetrain, GeneralizedCrossEntropy, SymmetricCrossEntropy, FocalLoss,
+                LabelSmoothing, ClassBalancedCrossEntropy):
+    METHODS.add(_method.name, _method)
+
+
+def method_loss(method: str, *, loss: str = DEFAULT_LOSS, class_weight: str = NO_CLASS_WEIGHT) -> tuple[str, str]:
+    """The (per-sample loss, class weighting) names a run of ``method`` trains with.
+
+    A method that fixes them (``gce``, ``cb_ce``, ``dynamic_loss``, ...) wins over the recipe's
+    defaults; a recipe that asks for something else is an error rather than silently ignored.
+
+    Examples
+    --------
+    >>> method_loss("gce", class_weight="balanced")
+    ('gce', 'balanced')
+    >>> method_loss("lilaw", loss="sce")
+    ('sce', 'none')
+    """
+    factory = METHODS.get(method)
+    resolved = []
+    for key, asked, default in (("loss", loss, DEFAULT_LOSS), ("class_weight", class_weight, NO_CLASS_WEIGHT)):
+        fixed = getattr(factory, f"{key}_name", None)
+        if fixed is not None and asked not in (default, fixed):
+            raise ConfigError(FIXED_LOSS_CONFLICT.format(method=method, key=key, fixed=fixed, asked=asked))
+        resolved.append(asked if fixed is None else fixed)
+    return resolved[0], resolved[1]
