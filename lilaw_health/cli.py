@@ -7,7 +7,7 @@ import logging
 import sys
 import textwrap
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 from lilaw_health import __version__
@@ -19,7 +19,8 @@ KEY_HELP = {
     "domain": "data domain (lilaw-health list)",
     "dataset": "dataset name within the domain (ecg: any UCR dataset, e.g. ECG5000)",
     "model": "model name within the domain (ecg: fcn, lstm)",
-    "method": "training method for `run` (erm, lilaw, clean = filter-and-retrain)",
+    "method": "training method for `run`: erm, lilaw, clean (filter-and-retrain), dynamic_loss, or ERM with a "
+              "fixed robust loss: gce, sce, focal, label_smoothing, cb_ce (class-balanced CE)",
     "methods": "methods for `compare`, e.g. [erm, lilaw]",
     "seed": "seed of `run`: noise, split, initialisation, shuffling",
     "seeds": "seeds for `compare`, e.g. [0, 1, 2]",
@@ -30,15 +31,19 @@ KEY_HELP = {
     "patience": "early stopping after this many epochs without improvement (0 = off)",
     "monitor": "validation score for best-epoch selection: accuracy, balanced_accuracy, macro_f1, auroc, loss",
     "val_fraction": "stratified share of the (noisy) training data held out for validation",
-    "loss": "per-sample loss: cross_entropy, focal",
-    "class_weight": "none, or balanced: weigh each sample's loss by n / (n_classes * count of its class), as scikit-learn",
+    "loss": "per-sample loss of erm, lilaw, clean: cross_entropy, focal, gce, sce, label_smoothing (e.g. LiLAW + GCE)",
+    "class_weight": "none; balanced: weigh each sample's loss by n / (n_classes * count of its class), as "
+                    "scikit-learn; effective_number: Cui et al. 2019 class-balanced weights (beta 0.999)",
     "sampler": "uniform, or balanced: draw every class equally often (with replacement)",
     "scheduler": "learning-rate schedule: none, or cosine (anneal to 0 over the epochs)",
     "augment": "training-batch augmentations, e.g. [{name: jitter, p: 0.5, sigma: 0.03}] (lilaw-health list)",
     "device": "auto (CUDA if available), cpu, cuda, cuda:1, ...",
-    "noise.kind": "label noise: none, symmetric, asymmetric, pairflip, transition, instance",
+    "noise.kind": "label noise: none, symmetric, asymmetric, pairflip, transition, instance, long_tailed "
+                  "(new labels drawn in proportion to class frequency)",
     "noise.rate": "noise rate in [0, 1] (train and validation only; test labels stay clean)",
     "noise.matrix": "row-stochastic transition matrix for noise.kind=transition",
+    "imbalance.factor": "long-tailed training set before noise: class k by size keeps n_max * factor^(-k/(C-1)) "
+                        "samples (e.g. 10, 100; 1 keeps all)",
     "lilaw.alpha": "initial alpha (easy weight), >= 1; paper default 10",
     "lilaw.beta": "initial beta (hard weight); paper default 2",
     "lilaw.delta": "initial delta (moderate weight), >= beta; paper default 6",
@@ -51,6 +56,17 @@ KEY_HELP = {
     "clean.fraction": "method clean: share of training samples with the highest mislabel score to act on",
     "clean.threshold": "method clean: act on samples whose mislabel score exceeds this (instead of fraction)",
     "clean.action": "method clean: drop the suspects, or relabel them with the model's prediction",
+    "dynamic_loss.meta_lr": "dynamic_loss: Adam learning rate of the label corrector and margin generator",
+    "dynamic_loss.hidden": "dynamic_loss: width of the embeddings and MLPs",
+    "dynamic_loss.rank_bins": "dynamic_loss: R, loss-rank bins per class (ranks recomputed every epoch)",
+    "dynamic_loss.ratio1": "dynamic_loss: metadata draw ceil(ratio1 * n_min) samples per class",
+    "dynamic_loss.ratio2": "dynamic_loss: ... and keep the lowest-loss ratio2 of them",
+    "dynamic_loss.warmup_epochs": "dynamic_loss: epochs without meta steps or metadata (softmax mixing)",
+    "dynamic_loss.trust_init": "dynamic_loss: initial trust in the observed labels",
+    "dynamic_loss.temperature": "dynamic_loss: Gumbel sample drawn from softmax(logits / temperature)",
+    "dynamic_loss.virtual_lr": "dynamic_loss: step size of the virtual SGD step of the look-ahead",
+    "dynamic_loss.finetune": "dynamic_loss: fine-tune on the metadata (one-hot + margins) between epochs",
+    "dynamic_loss.finetune_lr": "dynamic_loss: SGD learning rate of that fine-tune",
     "data.<any>": "domain data options (ecg: root=<folder with NAME_TRAIN.tsv, NAME_TEST.tsv>)",
     "model_args.<any>": "keyword arguments of the model constructor",
 }
@@ -61,10 +77,11 @@ def _keys_epilog() -> str:
     for section, cls in SECTIONS.items():
         defaults.update({f"{section}.{f.name}": f.default for f in fields(cls)})
     lines = ["recipe keys (YAML, or --set key=value):"]
+    width = max(map(len, valid_keys()))
     for key in valid_keys():
         default = defaults.get(key, "")
-        shown = f" [default: {default}]" if default not in ("", None) and not callable(default) else ""
-        lines.append(f"  {key:<22} {KEY_HELP.get(key, '')}{shown}")
+        shown = "" if default in ("", None, MISSING) or callable(default) else f" [default: {default}]"
+        lines.append(f"  {key:<{width}} {KEY_HELP.get(key, '')}{shown}")
     return "\n".join(lines)
 
 
@@ -130,19 +147,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from lilaw_health.compare import run_comparison
+    from lilaw_health.compare import BASELINE, cost_table, run_comparison
 
     recipe = load_recipe(args.recipe, args.overrides)
     out = args.out or Path("runs") / recipe.name
-    _, summary = run_comparison(recipe, out, methods=args.methods, seeds=args.seeds, progress=not args.quiet)
+    runs, summary = run_comparison(recipe, out, methods=args.methods, seeds=args.seeds, progress=not args.quiet)
     print(f"\n{recipe.name}: {recipe.dataset}, noise {recipe.noise.kind} {recipe.noise.rate}, test set clean")
     print(summary.to_string(index=False))
-    print(f"\noutputs: {out}/ (comparison.html, summary.csv, runs.csv; one folder per run)")
+    print(f"\ncost per epoch and peak training memory, relative to {BASELINE}:")
+    print(cost_table(runs, list(summary["method"])).to_string(index=False))
+    print(f"\noutputs: {out}/ (comparison.html, summary.csv, cost.csv, runs.csv; one folder per run)")
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    from lilaw_health.core.losses import PER_SAMPLE_LOSSES
+    from lilaw_health.core.losses import CLASS_WEIGHTS, PER_SAMPLE_LOSSES
     from lilaw_health.core.methods import METHODS
     from lilaw_health.core.metrics import MONITORS
     from lilaw_health.core.noise import NOISE_MODELS
@@ -150,6 +169,7 @@ def _list(args: argparse.Namespace) -> int:
 
     sections = {"recipes": sorted(builtin_recipes()), "methods": METHODS.names(), "domains": sorted(DOMAIN_MODULES),
                 "noise models": NOISE_MODELS.names(), "losses": PER_SAMPLE_LOSSES.names(),
+                "class weights": CLASS_WEIGHTS.names(),
                 "monitors": MONITORS.names()}
     for name in sorted(DOMAIN_MODULES):
         domain = get_domain(name)

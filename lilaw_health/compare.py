@@ -63,10 +63,11 @@ def run_comparison(recipe: Recipe, out_dir: str | Path, *, methods: Sequence[str
     atomic_write_text(out_dir / "cost.csv", cost.to_csv(index=False))
     domain = get_domain(recipe.domain)
     if domain.compare_report is not None:
-        domain.compare_report(out_dir, runs=run_dirs)
+        domain.compare_report(out_dir, runs=run_dirs, recipe=recipe)
+    notes = [READ_BACK.format(count=read_back, total=len(jobs))] if read_back else None
     write_comparison_report(out_dir, title=f"{recipe.name}: {', '.join(methods)} over seeds {seeds}",
                             runs=runs, summary=summary, metrics=_metric_columns(runs), config_text=recipe.to_yaml(),
-                            cost=cost, notes=[READ_BACK.format(count=read_back, total=len(jobs))] if read_back else None)
+                            cost=cost, notes=notes)
     return runs, summary
 
 
@@ -75,6 +76,7 @@ def _row(method: str, seed: int, metrics: dict) -> dict:
     if metrics.get("detection"):
         row["detection_auroc"] = metrics["detection"]["auroc"]
     row.update((metrics.get("domain") or {}).get("summary", {}))
+    row["best_epoch"] = metrics["best_epoch"]  # which epoch validation picked: early picks flag a mismatched monitor
     row["seconds_per_epoch"] = metrics["seconds_per_epoch"]
     row["peak_memory_mb"] = metrics.get("peak_memory_mb", float("nan"))  # absent from runs of older versions
     row["memory_measure"] = metrics.get("memory_measure", "unavailable")
@@ -85,7 +87,7 @@ def _row(method: str, seed: int, metrics: dict) -> dict:
 def _metric_columns(runs: pd.DataFrame) -> list[str]:
     """The standard metrics, mislabel detection, then any domain summary columns."""
     fixed = [*METRICS, "detection_auroc"]
-    domain = [c for c in runs.columns if c not in {*fixed, *COSTS, "memory_measure", "method", "seed",
+    domain = [c for c in runs.columns if c not in {*fixed, *COSTS, "memory_measure", "best_epoch", "method", "seed",
                                                     "alpha", "beta", "delta"}]
     return [c for c in fixed if c in runs.columns] + domain
 

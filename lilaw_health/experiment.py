@@ -101,11 +101,11 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
     metrics.update(peak_memory_mb=memory.peak_mb, memory_measure=memory.measure)
     if domain.evaluate is not None:
         metrics["domain"] = domain.evaluate(data, y_true=splits.test.targets, proba=trainer.predict_proba(splits.test),
-                                            out_dir=out_dir)
+                                            out_dir=out_dir, recipe=recipe, train_labels=splits.noise.labels)
     difficulty = _difficulty(trainer, splits, recipe, result)
     if splits.noise.flipped.any():
-        metrics["detection"] = detection_metrics(difficulty["is_flipped"].to_numpy(),
-                                                 difficulty["mislabel_score"].to_numpy())
+        scored = difficulty[difficulty["mislabel_score"].notna()]  # a sample never trained on has no score
+        metrics["detection"] = detection_metrics(scored["is_flipped"].to_numpy(), scored["mislabel_score"].to_numpy())
     _write_outputs(out_dir, recipe, metrics, result, difficulty)
     return metrics
 
@@ -159,7 +159,8 @@ def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, result: TrainR
     """Every training sample (train and validation parts): its LiLAW description at the best
     epoch and its training-dynamics scores. Methods without learnable scalars are described
     with the recipe's initial ones."""
-    scalars = {k: (trainer.method.scalars() or {}).get(k, getattr(recipe.lilaw, k)) for k in ("alpha", "beta", "delta")}
+    learned = trainer.method.scalars() or {}
+    scalars = {k: learned.get(k, getattr(recipe.lilaw, k)) for k in ("alpha", "beta", "delta")}
     parts = []
     for name, view, dynamics in (("train", splits.train, result.train_dynamics),
                                  ("val", splits.val, result.val_dynamics)):

@@ -23,3 +23,18 @@ def test_cli_help_does_not_import_domains():
             "print(' '.join(m for m in sys.modules if m.startswith(('lilaw_health.domains.', 'tsai', 'mediapipe'))))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []
+
+
+def test_domains_do_not_import_the_pipeline():
+    code = ("import sys, lilaw_health.domains.ecg, lilaw_health.domains.tabular; "
+            "print(' '.join(m for m in ('lilaw_health.experiment', 'lilaw_health.compare', 'lilaw_health.cli') "
+            "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []
+
+
+def test_reports_leave_the_pyplot_backend_alone():
+    code = ("import matplotlib; matplotlib.use('svg'); import lilaw_health.reporting, lilaw_health.fairness; "
+            "print(matplotlib.get_backend())")
+    backend = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert backend == "svg"

@@ -59,14 +59,16 @@ def test_help_explains_every_recipe_key(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     text = capsys.readouterr().out
-    for key in ("noise.rate", "lilaw.meta_every", "lilaw.detach_weights", "patience", "--set", "--out"):
+    for key in ("noise.rate", "lilaw.meta_every", "lilaw.detach_weights", "patience", "--set", "--out",
+                "dynamic_loss.ratio2", "imbalance.factor"):
         assert key in text
 
 
 def test_list_names_everything(capsys):
     assert main(["list"]) == 0
     text = capsys.readouterr().out
-    for name in ("ecg5000_noisy", "lilaw", "erm", "symmetric", "instance", "focal", "fcn", "lstm"):
+    for name in ("ecg5000_noisy", "lilaw", "erm", "symmetric", "instance", "focal", "fcn", "lstm", "dynamic_loss",
+                 "gce", "long_tailed", "effective_number"):
         assert name in text
 
 

@@ -18,8 +18,24 @@ def test_overrides_reach_top_level_and_sections():
     assert recipe.train_config().epochs == 3
 
 
+def test_dynamic_loss_and_imbalance_sections():
+    recipe = load_recipe("ecg5000_noisy", ["method=dynamic_loss", "dynamic_loss.warmup_epochs=2",
+                                           "dynamic_loss.finetune=false", "imbalance.factor=10",
+                                           "noise.kind=long_tailed", "class_weight=effective_number"])
+    assert recipe.dynamic_loss.warmup_epochs == 2 and recipe.dynamic_loss.finetune is False
+    assert recipe.dynamic_loss.meta_lr == 0.003 and recipe.imbalance.factor == 10.0
+    assert recipe.noise.kind == "long_tailed" and recipe.class_weight == "effective_number"
+    with pytest.raises(ConfigError, match=r"invalid dynamic_loss settings: rank_bins must be >= 1 \(received 0\)"):
+        load_recipe("ecg5000_noisy", ["dynamic_loss.rank_bins=0"])
+    with pytest.raises(ConfigError, match=r"class_weight must be one of none, balanced, effective_number; "
+                                          r"received 'cui'"):
+        load_recipe("ecg5000_noisy", ["class_weight=cui"])
+    with pytest.raises(UnknownNameError, match=r"unknown recipe key 'imbalance.ratio'.*imbalance.factor"):
+        load_recipe("ecg5000_noisy", ["imbalance.ratio=10"])
+
+
 def test_resolved_recipe_round_trips_through_yaml(tmp_path):
-    recipe = load_recipe("ecg5000_noisy", ["epochs=2"])
+    recipe = load_recipe("ecg5000_noisy", ["epochs=2", "imbalance.factor=100", "dynamic_loss.ratio1=0.25"])
     path = tmp_path / "resolved.yaml"
     path.write_text(recipe.to_yaml())
     assert load_recipe(str(path)) == recipe

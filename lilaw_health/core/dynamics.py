@@ -89,17 +89,19 @@ class TrainingDynamics:
 
         ``w_alpha_early`` averages W_alpha over epochs ``[early_epochs[0], early_epochs[1])``
         (the window the LiLAW paper found separates flipped labels best, before memorisation);
-        a run with fewer epochs uses the ones it has.
+        a run with fewer epochs uses the ones it has, and a sample not presented in the window
+        (a method held it out, as ``dynamic_loss`` holds out its metadata) all its epochs.
         """
         w_alpha, margin = self._matrix(self.w_alpha), self._matrix(self.margin)
         start, stop = early_epochs
         early = w_alpha[start:stop] if len(w_alpha) > start else w_alpha
         with warnings.catch_warnings():  # a sample never presented has an all-NaN column: its mean is NaN
             warnings.simplefilter("ignore", category=RuntimeWarning)
+            w_alpha_mean, w_alpha_early = np.nanmean(w_alpha, axis=0), np.nanmean(early, axis=0)
             table = pd.DataFrame({
                 "aum": np.nanmean(margin, axis=0),
-                "w_alpha_mean": np.nanmean(w_alpha, axis=0),
-                "w_alpha_early": np.nanmean(early, axis=0),
+                "w_alpha_mean": w_alpha_mean,
+                "w_alpha_early": np.where(np.isnan(w_alpha_early), w_alpha_mean, w_alpha_early),
                 "forgetting_events": self.forgetting,
                 "ever_correct": self.ever_correct,
                 "last_predicted": self.last_predicted,

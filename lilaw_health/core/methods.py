@@ -101,7 +101,10 @@ class DynamicLossConfig:
         scale of the meta-gradient, so only its direction (nearly independent of a small step)
         matters (0.1, the reference's classifier learning rate).
     finetune : bool
-        Fine-tune the classifier on the metadata (one-hot labels plus margins) once per epoch.
+        Fine-tune the classifier on the metadata (one-hot labels plus margins) once per epoch
+        (off: the metadata's rare classes are mostly mislabelled when the noise outnumbers them;
+        on ECG5000 with 40 % symmetric noise, one pass per epoch cut the last-epoch test
+        accuracy from 0.90 to 0.79).
     finetune_lr : float > 0
         SGD learning rate of that fine-tune (0.01).
     """
@@ -115,7 +118,7 @@ class DynamicLossConfig:
     trust_init: float = 0.98
     temperature: float = 1.0
     virtual_lr: float = 0.1
-    finetune: bool = True
+    finetune: bool = False
     finetune_lr: float = 0.01
 
     def __post_init__(self) -> None:

@@ -7,6 +7,11 @@ Towards Instance-dependent Label Noise", NeurIPS 2020) are the other models comm
 field. Every model is registered in :data:`NOISE_MODELS` and is reached through
 :func:`inject_label_noise`, which also keeps the flip mask and the realised transition
 matrix so that mislabel detection can be scored later.
+
+The long-tailed noisy setting of Dynamic Loss (Jiang et al., TPAMI 2023) has two parts:
+:func:`long_tailed_subsample` keeps an exponential profile of class sizes (it decides which
+samples exist, so it runs before any noise), and ``kind="long_tailed"`` noise draws each new
+label in proportion to class frequency.
 """
 
 from __future__ import annotations
@@ -74,7 +79,7 @@ def inject_label_noise(
         Clean class ids in [0, n_classes).
     kind : str
         A name in :data:`NOISE_MODELS`: "none", "symmetric", "asymmetric", "pairflip",
-        "transition" or "instance".
+        "transition", "instance" or "long_tailed".
     rate : float in [0, 1], default 0.0
         Noise rate; its meaning depends on ``kind`` (see each model). Ignored by "none"
         and "transition".
@@ -245,6 +250,92 @@ def instance_noise(
     proba = flip_rate[:, None] * other / other.sum(axis=1, keepdims=True)
     proba[rows, clean] = 1.0 - flip_rate
     return _sample_rows(proba, rng)
+
+
+@NOISE_MODELS.register("long_tailed")
+def long_tailed_noise(
+    labels: ArrayLike, *, rate: float, n_classes: int | None = None, rng: np.random.Generator
+) -> np.ndarray:
+    """Symmetric-rate noise whose new labels follow class frequency (long-tailed noisy setting).
+
+    floor(rate * n_samples) samples are chosen without replacement, as in
+    :func:`symmetric_noise`, and each gets a label drawn with probability n_k / n_samples
+    (the frequency of class k among ``labels``), so a chosen label may stay the same: a
+    sample of class c is flipped to k != c with probability rate * n_k / n_samples, and head
+    classes absorb most of the noise. Arguments and return value as :func:`symmetric_noise`.
+    """
+    clean, n_classes = _check_labels(labels, n_classes)
+    _check_rate(rate)
+    frequency = np.bincount(clean, minlength=n_classes) / clean.size
+    chosen = rng.choice(clean.size, size=math.floor(rate * clean.size + 1e-9), replace=False)
+    noisy = clean.copy()
+    noisy[chosen] = rng.choice(n_classes, size=chosen.size, p=frequency)
+    return noisy
+
+
+def exponential_profile(class_counts: ArrayLike, *, imbalance_factor: float) -> np.ndarray:
+    """Class sizes of an exponential long-tailed profile (Cui et al. 2019; Cao et al. 2019).
+
+    Present classes are ranked by size (largest first, ties by class id); the class of rank r
+    among C present classes keeps ``floor(n_max * imbalance_factor ** (-r / (C - 1)))``
+    samples, at least 1 and at most the samples it has. ``imbalance_factor = 1`` keeps every
+    sample.
+
+    Parameters
+    ----------
+    class_counts : array-like of int, shape (n_classes,)
+    imbalance_factor : float >= 1
+        Ratio of the largest to the smallest class size the profile aims at (e.g. 10 or 100).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n_classes,)
+
+    Examples
+    --------
+    >>> exponential_profile([500, 500, 500], imbalance_factor=100).tolist()
+    [500, 50, 5]
+    """
+    if isinstance(imbalance_factor, bool) or not isinstance(imbalance_factor, Real) or not imbalance_factor >= 1:
+        raise InputError(BAD_VALUE.format(
+            arg="imbalance_factor", expected="a number >= 1", received=repr(imbalance_factor),
+            fix="Pass n_max / n_min of the profile, e.g. 10 or 100; 1 keeps every sample."))
+    counts = np.asarray(class_counts, dtype=np.int64)
+    kept = np.zeros_like(counts)
+    present = np.flatnonzero(counts > 0)
+    if present.size == 0:
+        return kept
+    order = present[np.argsort(-counts[present], kind="stable")]
+    rank = np.arange(order.size) / max(order.size - 1, 1)
+    # the epsilon keeps exact powers exact: 500 * 100 ** -0.5 is 49.99999999999999 in floating point
+    target = np.floor(counts[order[0]] * float(imbalance_factor) ** -rank + 1e-9).astype(np.int64)
+    kept[order] = np.clip(target, 1, counts[order])
+    return kept
+
+
+def long_tailed_subsample(labels: ArrayLike, *, imbalance_factor: float, n_classes: int | None = None,
+                          seed: int = 0) -> np.ndarray:
+    """Indices of a seeded subsample whose class sizes follow :func:`exponential_profile`.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_samples,)
+        Clean class ids.
+    imbalance_factor : float >= 1
+    n_classes : int, optional
+    seed : int, default 0
+        Which samples of each class are kept.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n_kept,)
+        Sorted positions into ``labels``.
+    """
+    clean, n_classes = _check_labels(labels, n_classes)
+    keep = exponential_profile(np.bincount(clean, minlength=n_classes), imbalance_factor=imbalance_factor)
+    rng = np.random.default_rng(seed)
+    parts = [rng.choice(np.flatnonzero(clean == k), size=keep[k], replace=False) for k in range(n_classes)]
+    return np.sort(np.concatenate(parts)).astype(np.int64)
 
 
 def _summarise(clean: np.ndarray, noisy: np.ndarray, n_classes: int) -> NoisyLabels:

@@ -20,7 +20,7 @@ from lilaw_health.core.errors import unknown_name
 from lilaw_health.core.trainer import Augment
 
 # name -> module; the pain, gait and tabular issues add theirs here.
-DOMAIN_MODULES = {"ecg": "lilaw_health.domains.ecg"}
+DOMAIN_MODULES = {"ecg": "lilaw_health.domains.ecg", "tabular": "lilaw_health.domains.tabular"}
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,10 @@ class Domain:
     default_dataset: str
     build_augment: Callable[[list[dict[str, Any]]], Augment | None] | None = None  # recipe `augment` entries
     augment_names: Callable[[], list[str]] | None = None
-    # (data, *, y_true, proba, out_dir) -> JSON-able dict stored as metrics["domain"]; its
+    # (data, *, y_true, proba, out_dir, recipe, train_labels) -> JSON-able dict stored as metrics["domain"]; its
     # "summary" mapping of name -> float becomes columns of the `compare` table
     evaluate: Callable[..., dict[str, Any]] | None = None
-    # (out_dir, *, runs: dict[(method, seed), run folder]) -> files written beside the comparison
+    # (out_dir, *, runs: dict[(method, seed), run folder], recipe) -> files written beside the comparison
     compare_report: Callable[..., list[Path]] | None = None
 
 

@@ -13,19 +13,13 @@ from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-# Reports are written on headless training machines; pyplot must not look for a display.
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from lilaw_health.core.checkpoint import atomic_write  # noqa: E402
-from lilaw_health.core.errors import InputError  # noqa: E402
+from lilaw_health.core.checkpoint import atomic_write
+from lilaw_health.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -155,12 +149,19 @@ def plot_comparison(table: pd.DataFrame, path: str | PathLike[str], *, metrics: 
 
 @contextmanager
 def _figure(ncols: int, *, figsize: tuple[float, float]) -> Iterator[tuple[Figure, Sequence[Axes]]]:
-    """A figure with ``ncols`` panels side by side, closed whatever happens while drawing."""
-    fig, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=False)
-    try:
-        yield fig, list(axes.ravel())
-    finally:
-        plt.close(fig)
+    """A figure with ``ncols`` panels side by side."""
+    fig, axes = new_figure(1, ncols, figsize=figsize)
+    yield fig, list(axes.ravel())
+
+
+def new_figure(nrows: int, ncols: int, *, figsize: tuple[float, float]) -> tuple[Figure, np.ndarray]:
+    """A figure and its (nrows, ncols) axes, made without pyplot.
+
+    Reports are drawn on headless machines and inside notebooks: a ``Figure`` made directly
+    needs no display, leaves the user's pyplot backend alone and is freed like any object.
+    """
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, arg: str, fix: str) -> None:
@@ -179,6 +180,6 @@ def _finish(ax: Axes) -> None:
 def _save(fig: Figure, path: str | PathLike[str]) -> Path:
     fig.tight_layout()
     # Saving to a file handle, matplotlib cannot infer the format from the file name.
-    target = atomic_write(path, lambda handle: fig.savefig(handle, dpi=DPI, format="png"))
+    target = atomic_write(Path(path), lambda handle: fig.savefig(handle, dpi=DPI, format="png"))
     logger.debug("wrote %s", target)
     return target

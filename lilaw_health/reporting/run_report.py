@@ -26,10 +26,18 @@ logger = logging.getLogger(__name__)
 TOP_SUSPECTS = 15
 SUSPECT_COLUMNS = ("sample_id", "label", "p", "W_alpha", "W", "bucket", "mislabel_score", "is_flipped")
 BUCKETS = ("easy", "moderate", "hard")
-NO_META_STEPS = "This run took no meta steps (plain ERM), so the LiLAW scalars never changed; there is nothing to plot."
+NO_META_STEPS = ("This run took no LiLAW meta steps (its method, e.g. ERM or Dynamic Loss, has no LiLAW scalars), "
+                 "so there is nothing to plot.")
 _DETECTION_TEXT = (
     "How well the mislabel score ranks the training samples whose labels were flipped by the injected "
     "noise (n_noisy of them); precision_at_k is the share of flipped labels among the top-k scores."
+)
+COST_TEXT = (
+    "Wall time per training epoch (including any per-epoch pass a method makes, and validation) and peak "
+    "memory during training above the level at its start, mean ± std over seeds; the ratios divide each "
+    "method's mean by ERM's in this comparison. memory_measure names what was measured: heap_in_use = "
+    "bytes malloc had handed out (CPU tensors included), sampled every 2 ms; cuda_max_allocated = "
+    "torch.cuda.max_memory_allocated; rss = resident set size."
 )
 _BUCKET_TEXT = (
     "Training samples per difficulty bucket: the largest term of each sample's LiLAW weight "
@@ -107,6 +115,7 @@ def write_comparison_report(
     metrics: Sequence[str],
     config_text: str = "",
     notes: Sequence[str] | None = None,
+    cost: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write a report comparing methods over seeds into ``out_dir``.
 
@@ -126,6 +135,8 @@ def write_comparison_report(
         Configuration shared by the runs, shown verbatim when given.
     notes : sequence of str, optional
         Free-text paragraphs for a Notes section.
+    cost : pandas.DataFrame of shape (n_methods, k), optional
+        One row per method: time per epoch and peak memory, and their ratios to ERM.
 
     Returns
     -------
@@ -138,6 +149,7 @@ def write_comparison_report(
     sections = [
         Section("Summary", paragraphs=[f"{n_methods} methods, {len(runs)} runs; mean ± std over seeds."],
                 table=summary),
+        *([Section("Cost", paragraphs=[COST_TEXT], table=cost)] if cost is not None else []),
         Section("Comparison", paragraphs=["Bars: mean over seeds; error bars: one std (ddof=1)."], image=figure),
         Section("Per-run results", paragraphs=["One row per method and seed."], table=runs),
         *_notes_sections(notes),
@@ -161,7 +173,7 @@ def _summary_section(metrics: Mapping[str, Any], *, monitor: str) -> Section:
     scalars = (
         ", ".join(f"{name} = {format_cell(final.get(name))}" for name in SCALARS)
         if final
-        else "none (plain ERM, no meta steps)"
+        else "none (this method takes no LiLAW meta steps)"
     )
     paragraphs = [
         f"Best epoch: {best} of {epochs} run (by validation {monitor}).",

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lilaw_health.core.losses import PER_SAMPLE_LOSSES, balanced_class_weight, focal, with_class_weight
+from lilaw_health.core.errors import BAD_VALUE, InputError, UnknownNameError
+from lilaw_health.core.losses import (
+    CLASS_WEIGHTS,
+    PER_SAMPLE_LOSSES,
+    balanced_class_weight,
+    effective_number_class_weight,
+    focal,
+    generalized_cross_entropy,
+    label_smoothing,
+    soft_cross_entropy,
+    symmetric_cross_entropy,
+    with_class_weight,
+)
+
+
+def _batch(seed=0, n=20, c=4):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(n, c, generator=generator, dtype=torch.float64), torch.randint(0, c, (n,), generator=generator)
 
 
 def test_focal_with_gamma_zero_is_cross_entropy():
@@ -30,6 +51,59 @@ def test_balanced_class_weight_matches_sklearn_and_scales_losses():
     assert torch.allclose(weighted, plain * weight[targets])
 
 
-def test_unknown_loss_lists_valid_names():
-    with pytest.raises(KeyError, match="unknown loss 'mse'; valid names are: cross_entropy, focal"):
+def test_gce_sce_and_label_smoothing_match_their_closed_forms():
+    logits, targets = _batch()
+    proba = torch.softmax(logits, 1)
+    p = proba[torch.arange(20), targets]
+    torch.testing.assert_close(generalized_cross_entropy(logits, targets), (1 - p**0.7) / 0.7)
+    torch.testing.assert_close(symmetric_cross_entropy(logits, targets), -0.1 * p.log() + 4 * (1 - p))
+    # reverse cross-entropy from its definition: -sum_k p_k log(onehot_k), log 0 -> A = -4
+    log_onehot = torch.full_like(proba, -4.0).scatter(1, targets[:, None], 0.0)
+    torch.testing.assert_close(symmetric_cross_entropy(logits, targets, alpha=0.0), -(proba * log_onehot).sum(1))
+    smoothed = torch.full_like(proba, 0.1 / 4) + 0.9 * torch.nn.functional.one_hot(targets, 4)
+    torch.testing.assert_close(label_smoothing(logits, targets), -(smoothed * proba.log()).sum(1))
+    torch.testing.assert_close(soft_cross_entropy(logits, smoothed), label_smoothing(logits, targets))
+
+
+def test_gce_limits_are_cross_entropy_and_mae():
+    logits, targets = _batch(1)
+    ce = PER_SAMPLE_LOSSES.get("cross_entropy")(logits, targets)
+    torch.testing.assert_close(generalized_cross_entropy(logits, targets, q=1e-6), ce, rtol=1e-4, atol=1e-6)
+    p = torch.softmax(logits, 1)[torch.arange(20), targets]
+    torch.testing.assert_close(generalized_cross_entropy(logits, targets, q=1.0), 1 - p)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), name=st.sampled_from(["cross_entropy", "focal", "gce", "sce", "label_smoothing"]))
+def test_every_loss_is_per_sample_positive_and_permutation_equivariant(seed, name):
+    logits, targets = _batch(seed, n=9, c=3)
+    loss = PER_SAMPLE_LOSSES.get(name)(logits, targets)
+    assert loss.shape == (9,) and bool((loss >= 0).all())
+    order = torch.randperm(9, generator=torch.Generator().manual_seed(seed))
+    torch.testing.assert_close(PER_SAMPLE_LOSSES.get(name)(logits[order], targets[order]), loss[order])
+
+
+def test_effective_number_weights_follow_cui_et_al():
+    labels = np.array([0] * 100 + [1] * 10 + [3])
+    weight = effective_number_class_weight(labels, 4, beta=0.99)
+    inverse = np.array([(1 - 0.99) / (1 - 0.99**n) if n else 0.0 for n in (100, 10, 0, 1)])
+    np.testing.assert_allclose(weight.numpy(), inverse * 3 / inverse.sum(), rtol=1e-6)
+    np.testing.assert_allclose(effective_number_class_weight(labels, 4, beta=0.0).numpy(), [1, 1, 0, 1])
+    # beta -> 1 approaches inverse frequency, i.e. scikit-learn's balanced weights up to scale
+    near_one = effective_number_class_weight(labels, 4, beta=1 - 1e-9).numpy()
+    balanced = balanced_class_weight(labels, 4).numpy()
+    np.testing.assert_allclose(near_one / near_one.sum(), balanced / balanced.sum(), rtol=1e-4)
+    assert CLASS_WEIGHTS.get("effective_number") is effective_number_class_weight
+    message = BAD_VALUE.format(arg="beta", expected="in [0, 1)", received=1.0,
+                               fix="Cui et al. use 0.9, 0.99, 0.999 or 0.9999.")
+    with pytest.raises(InputError, match=re.escape(message)):
+        effective_number_class_weight(labels, 4, beta=1.0)
+
+
+def test_unknown_names_list_valid_ones():
+    with pytest.raises(KeyError, match="unknown loss 'mse'; valid names are: cross_entropy, focal, gce, "
+                                       "label_smoothing, sce"):
         PER_SAMPLE_LOSSES.get("mse")
+    with pytest.raises(UnknownNameError, match=re.escape("unknown class weight 'inverse'; valid names are: "
+                                                         "balanced, effective_number. Or pass class_weight=none.")):
+        CLASS_WEIGHTS.get("inverse")

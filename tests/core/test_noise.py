@@ -18,12 +18,14 @@ from lilaw_health.core.errors import (
 )
 from lilaw_health.core.noise import (
     NOISE_MODELS,
+    exponential_profile,
     inject_label_noise,
     instance_noise,
+    long_tailed_subsample,
     symmetric_noise,
 )
 
-KINDS = ["none", "symmetric", "asymmetric", "pairflip", "transition", "instance"]
+KINDS = ["none", "symmetric", "asymmetric", "pairflip", "transition", "instance", "long_tailed"]
 
 
 def _labels(n: int = 2000, n_classes: int = 4, seed: int = 0) -> np.ndarray:
@@ -120,6 +122,42 @@ def test_instance_rate_zero_gives_the_clean_labels():
     y = _labels(500, 3)
     noisy = inject_label_noise(y, kind="instance", rate=0.0, features=np.ones((500, 2)))
     np.testing.assert_array_equal(noisy.labels, y)
+
+
+def test_long_tailed_flips_follow_class_frequency():
+    y = np.repeat([0, 1, 2, 3], [50000, 20000, 7500, 2500])
+    frequency = np.bincount(y) / y.size
+    noisy = inject_label_noise(y, kind="long_tailed", rate=0.4, seed=9)
+    # P(noisy = k | clean = c) = rate * frequency_k for k != c, and 1 - rate + rate * frequency_c on the diagonal
+    expected = 0.4 * np.tile(frequency, (4, 1)) + 0.6 * np.eye(4)
+    np.testing.assert_allclose(noisy.transition_matrix, expected, atol=0.03)  # 3 sd for the smallest class
+    assert noisy.rate == pytest.approx(0.4 * (1 - (frequency**2).sum()), abs=0.01)
+
+
+def test_exponential_profile_ranks_classes_by_size():
+    assert exponential_profile([500, 500, 500, 500, 500], imbalance_factor=10).tolist() == [500, 281, 158, 88, 50]
+    # already long-tailed (ECG5000's training counts): the head sets n_max; no class grows; the smallest keeps 1+
+    assert exponential_profile([292, 177, 10, 19, 2], imbalance_factor=100).tolist() == [292, 92, 9, 19, 2]
+    assert exponential_profile([7, 0, 3], imbalance_factor=1).tolist() == [7, 0, 3]
+    assert exponential_profile([0, 0], imbalance_factor=5).tolist() == [0, 0]
+
+
+def test_long_tailed_subsample_keeps_the_profile_and_depends_on_the_seed():
+    y = np.repeat([0, 1, 2], 300)
+    kept = long_tailed_subsample(y, imbalance_factor=100, seed=1)
+    assert np.bincount(y[kept]).tolist() == [300, 30, 3]
+    assert np.all(np.diff(kept) > 0)
+    other = long_tailed_subsample(y, imbalance_factor=100, seed=2)
+    assert not np.array_equal(kept, other)
+    np.testing.assert_array_equal(long_tailed_subsample(y, imbalance_factor=1), np.arange(900))
+
+
+@pytest.mark.parametrize("factor", [0.5, True, "10", float("nan")])
+def test_error_imbalance_factor(factor):
+    message = (f"imbalance_factor must be a number >= 1; received {factor!r}. Pass n_max / n_min of the profile, "
+               "e.g. 10 or 100; 1 keeps every sample.")
+    with pytest.raises(InputError, match=re.escape(message)):
+        long_tailed_subsample([0, 1, 1], imbalance_factor=factor)
 
 
 def test_public_models_match_inject_label_noise():

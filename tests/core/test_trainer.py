@@ -151,7 +151,7 @@ def test_bad_inputs_are_named():
         ArrayDataset(np.zeros((2, 1)), [0, 1, 1])
     with pytest.raises(InputError, match="labels must hold integer class ids; received dtype float64"):
         ArrayDataset(np.zeros((2, 1)), [0.0, 1.0])
-    with pytest.raises(UnknownNameError, match="unknown method 'lilwa'; valid names are: clean, erm, lilaw"):
+    with pytest.raises(UnknownNameError, match="unknown method 'lilwa'; valid names are: cb_ce, clean, dynamic_loss"):
         METHODS.get("lilwa")
     with pytest.raises(UnknownNameError, match="unknown monitor 'acc'; valid names are: accuracy"):
         TrainConfig(monitor="acc")

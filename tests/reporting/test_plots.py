@@ -92,7 +92,8 @@ def test_comparison_checks_its_metrics(tmp_path, runs):
         plot_comparison(runs, tmp_path / "c.png", metrics=[])
     with pytest.raises(InputError, match=re.escape("table is missing column(s) ['auroc']")):
         plot_comparison(runs, tmp_path / "c.png", metrics=["auroc"])
-    with pytest.raises(InputError, match=re.escape(EMPTY_FRAME.format(arg="table", fix="Pass one row per (method, seed)."))):
+    empty = EMPTY_FRAME.format(arg="table", fix="Pass one row per (method, seed).")
+    with pytest.raises(InputError, match=re.escape(empty)):
         plot_comparison(runs.iloc[:0], tmp_path / "c.png", metrics=["accuracy"])
     assert plt.get_fignums() == []
 

@@ -59,8 +59,8 @@ def test_plain_erm_run_has_no_scalars_plot(tmp_path, check_page, metrics, histor
     page = files["report.html"].read_text(encoding="utf-8")
     check_page(page)
     assert page.count("data:image/png;base64,") == 1
-    assert escape(NO_META_STEPS) in page and "no meta steps" in page
-    assert "Final LiLAW scalars: none (plain ERM, no meta steps)." in page
+    assert escape(NO_META_STEPS) in page and "no LiLAW meta steps" in page
+    assert "Final LiLAW scalars: none (this method takes no LiLAW meta steps)." in page
 
 
 def test_suspects_are_the_top_15_by_mislabel_score(tmp_path, metrics, history, trajectory, difficulty):
@@ -135,6 +135,18 @@ def test_comparison_report_writes_its_files(tmp_path, check_page, runs):
     markdown = files["comparison.md"].read_text(encoding="utf-8")
     assert "![Comparison](comparison.png)" in markdown
     assert "| lilaw | 0.9050 ± 0.0071 |" in markdown
+
+
+def test_comparison_report_shows_the_cost_table(tmp_path, runs):
+    summary = pd.DataFrame({"method": ["erm", "lilaw"], "accuracy": ["0.8100 ± 0.0141", "0.9050 ± 0.0071"]})
+    cost = pd.DataFrame({"method": ["erm", "lilaw"], "seconds_per_epoch": ["0.400 ± 0.010", "0.480 ± 0.020"],
+                         "time_vs_erm": [1.0, 1.2]})
+    files = write_comparison_report(tmp_path, title="t", runs=runs, summary=summary, metrics=["accuracy"], cost=cost)
+    page = files["comparison.html"].read_text(encoding="utf-8")
+    assert "<h2>Cost</h2>" in page and "0.480 ± 0.020" in page and "heap_in_use" in page
+    assert "| lilaw | 0.480 ± 0.020 | 1.2000 |" in files["comparison.md"].read_text(encoding="utf-8")
+    without = write_comparison_report(tmp_path / "plain", title="t", runs=runs, summary=summary, metrics=["accuracy"])
+    assert "<h2>Cost</h2>" not in without["comparison.html"].read_text(encoding="utf-8")
 
 
 def test_comparison_report_without_config_has_no_configuration_section(tmp_path, runs):
