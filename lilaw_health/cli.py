@@ -17,8 +17,9 @@ from lilaw_health.recipe import SECTIONS, Recipe, builtin_recipes, load_recipe, 
 KEY_HELP = {
     "name": "experiment name; default output folder is runs/<name>",
     "domain": "data domain (lilaw-health list)",
-    "dataset": "dataset name within the domain (ecg: any UCR dataset, e.g. ECG5000)",
-    "model": "model name within the domain (ecg: fcn, lstm)",
+    "dataset": "dataset name within the domain (ecg: any UCR/UEA dataset, e.g. ECG5000; tabular: adult or csv)",
+    "model": "model name within the domain (ecg: fcn, lstm, inception_time, resnet, lstm_plus, minirocket; "
+             "tabular: mlp)",
     "method": "training method for `run`: erm, lilaw, clean (filter-and-retrain), dynamic_loss, or ERM with a "
               "fixed robust loss: gce, sce, focal, label_smoothing, cb_ce (class-balanced CE)",
     "methods": "methods for `compare`, e.g. [erm, lilaw]",
@@ -67,7 +68,8 @@ KEY_HELP = {
     "dynamic_loss.virtual_lr": "dynamic_loss: step size of the virtual SGD step of the look-ahead",
     "dynamic_loss.finetune": "dynamic_loss: fine-tune on the metadata (one-hot + margins) between epochs",
     "dynamic_loss.finetune_lr": "dynamic_loss: SGD learning rate of that fine-tune",
-    "data.<any>": "domain data options (ecg: root=<folder with NAME_TRAIN.tsv, NAME_TEST.tsv>)",
+    "data.<any>": "domain data options (ecg: root, format, length_policy, znorm, corrupt_fraction, ...; "
+                  "tabular: protocol, path, target, sensitive, reference, baselines, mitigators, ...)",
     "model_args.<any>": "keyword arguments of the model constructor",
 }
 
@@ -80,6 +82,8 @@ def _keys_epilog() -> str:
     width = max(map(len, valid_keys()))
     for key in valid_keys():
         default = defaults.get(key, "")
+        if isinstance(default, tuple):
+            default = "[" + ", ".join(map(str, default)) + "]"
         shown = "" if default in ("", None, MISSING) or callable(default) else f" [default: {default}]"
         lines.append(f"  {key:<{width}} {KEY_HELP.get(key, '')}{shown}")
     return "\n".join(lines)
