@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+import yaml
 
 from lilaw_health.core.checkpoint import atomic_write_text
 from lilaw_health.core.data import LabeledView, TaskData, dataset_inputs, dataset_labels, dataset_sample_ids
 from lilaw_health.core.data import stratified_split
 from lilaw_health.core.difficulty import difficulty_table, write_difficulty
-from lilaw_health.core.errors import ConfigError
+from lilaw_health.core.errors import ConfigError, LilawError
 from lilaw_health.core.losses import CLASS_WEIGHTS, PER_SAMPLE_LOSSES, PerSampleLoss, with_class_weight
 from lilaw_health.core.memory import PeakMemory
 from lilaw_health.core.methods import METHODS, MethodContext, method_loss
@@ -31,7 +32,7 @@ from lilaw_health.core.metrics import classification_metrics, confusion, detecti
 from lilaw_health.core.noise import NOISE_MODELS, NoisyLabels, inject_label_noise, long_tailed_subsample
 from lilaw_health.core.trainer import Augment, Trainer, TrainResult, resolve_device
 from lilaw_health.domains import Domain, get_domain
-from lilaw_health.recipe import Recipe
+from lilaw_health.recipe import Recipe, recipe_from_dict
 from lilaw_health.reporting import write_run_report
 
 logger = logging.getLogger(__name__)
@@ -111,9 +112,19 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
 
 
 def check_same_recipe(out_dir: Path, recipe: Recipe) -> None:
-    """Refuse to reuse a folder written by another recipe (its checkpoint or results would be reused)."""
+    """Refuse to reuse a folder written by another recipe (its checkpoint or results would be reused).
+
+    The saved ``config.yaml`` is parsed, so keys added to recipes since it was written take
+    their defaults and do not count as a difference.
+    """
     previous = out_dir / "config.yaml"
-    if previous.exists() and previous.read_text(encoding="utf-8") != recipe.to_yaml():
+    if not previous.exists():
+        return
+    try:
+        same = recipe_from_dict(yaml.safe_load(previous.read_text(encoding="utf-8")), source=str(previous)) == recipe
+    except LilawError:
+        same = False
+    if not same:
         raise ConfigError(f"{out_dir} holds a run of a different recipe (see {previous}); resuming it would mix "
                           "the two. Choose another --out folder, or pass --no-resume to start over there.")
 

@@ -128,10 +128,13 @@ class TrainingDynamics:
 
 
 def mislabel_score(scores: pd.DataFrame) -> np.ndarray:
-    """The documented mislabel score (higher = more likely wrong): ``1 - w_alpha_early``.
+    """The documented mislabel score (higher = more likely wrong): minus the area under the margin.
 
-    W_alpha averaged over the early epochs, before the model memorises the noise; chosen by
-    measurement against AUM, forgetting events and the final W_alpha
-    (``benchmarks/mislabel_detection.py``, results in ``pipelines/README.md``).
+    Chosen by measurement (``benchmarks/mislabel_detection.py`` on the real ECG5000, LiLAW
+    runs, 3 seeds; table in ``pipelines/README.md``): -AUM had the best mean detection AUROC
+    over symmetric 20/40/60 % and asymmetric 40 % noise (0.990 / 0.978 / 0.974 / 0.961),
+    W_alpha averaged over epochs was within the seed spread of it (0.990 / 0.978 / 0.973 /
+    0.952), and both beat cleanlab on 5-fold cross-validated logistic regression
+    (0.981 / 0.968 / 0.933 / 0.921) and the final W_alpha (0.986 / 0.967 / 0.935 / 0.953).
     """
-    return 1.0 - scores["w_alpha_early"].to_numpy(dtype=float)
+    return -scores["aum"].to_numpy(dtype=float)

@@ -82,3 +82,8 @@ def test_early_window():
         dynamics.end_epoch()
     expected = np.mean([dynamics.w_alpha[e][0] for e in (1, 2)])
     assert dynamics.scores(early_epochs=(1, 3)).loc[0, "w_alpha_early"] == pytest.approx(expected)
+
+
+def test_mislabel_score_is_minus_aum():
+    scores = _run([[0, 1, 2]] * 3)
+    np.testing.assert_allclose(scores["mislabel_score"], -scores["aum"])
