@@ -251,7 +251,7 @@ class LiLAWMethod(Method):
 
 class FilterAndRetrain(Method):
     """The usual filter-and-retrain workflow, inside one run: train ``detect_epochs`` epochs,
-    score every sample with its training dynamics (:func:`~lilaw_health.core.dynamics.mislabel_score`),
+    score every sample with its training dynamics (:func:`~lilaw_health.core.dynamics.mislabel_score`, -AUM),
     drop or relabel the suspects, re-initialise the model and train on the rest."""
 
     name = "clean"
