@@ -24,7 +24,7 @@ from lilaw_health.reporting.plots import SCALARS, plot_comparison, plot_learning
 logger = logging.getLogger(__name__)
 
 TOP_SUSPECTS = 15
-SUSPECT_COLUMNS = ("sample_id", "label", "p", "W_alpha", "W", "bucket", "mislabel_score", "is_flipped")
+SUSPECT_COLUMNS = ("sample_id", "label", "predicted", "p", "W_alpha", "aum", "bucket", "mislabel_score", "is_flipped")
 BUCKETS = ("easy", "moderate", "hard")
 NO_META_STEPS = ("This run took no LiLAW meta steps (its method, e.g. ERM or Dynamic Loss, has no LiLAW scalars), "
                  "so there is nothing to plot.")
@@ -212,7 +212,8 @@ def _detection_sections(detection: Mapping[str, Any] | None, difficulty: pd.Data
     if difficulty is not None and "mislabel_score" in difficulty.columns:
         columns = [name for name in SUSPECT_COLUMNS if name in difficulty.columns]
         top = difficulty.sort_values("mislabel_score", ascending=False, kind="stable").head(TOP_SUSPECTS)
-        text = f"The {len(top)} training samples with the highest mislabel score, most suspect first."
+        text = (f"The {len(top)} training samples with the highest mislabel score (minus the area under the "
+                "margin), most suspect first; predicted is the label the model suggests instead.")
         if "is_flipped" in columns:
             text += " is_flipped marks labels that the injected noise flipped."
         sections.append(Section("Most suspect training samples", paragraphs=[text], table=top[columns]))
