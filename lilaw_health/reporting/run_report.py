@@ -24,7 +24,8 @@ from lilaw_health.reporting.plots import SCALARS, plot_comparison, plot_learning
 logger = logging.getLogger(__name__)
 
 TOP_SUSPECTS = 15
-SUSPECT_COLUMNS = ("sample_id", "label", "predicted", "p", "W_alpha", "aum", "bucket", "mislabel_score", "is_flipped")
+SUSPECT_COLUMNS = ("sample_id", "label", "predicted", "p", "W_alpha", "W", "aum", "bucket", "mislabel_score",
+                   "is_flipped")
 BUCKETS = ("easy", "moderate", "hard")
 NO_META_STEPS = ("This run took no LiLAW meta steps (its method, e.g. ERM or Dynamic Loss, has no LiLAW scalars), "
                  "so there is nothing to plot.")
