@@ -1,4 +1,5 @@
-"""Tiny networks train faster on one thread, and much faster on a busy machine."""
+"""Test-wide settings: the tests train tiny networks, which run faster on one thread (and much
+faster than two threads per process on a busy 2-core machine)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import torch
 
 
-@pytest.fixture(autouse=True, scope="package")
+@pytest.fixture(autouse=True, scope="session")
 def one_torch_thread() -> Iterator[None]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
