@@ -185,9 +185,15 @@ class Method:
         need it pay); randomness must come from ``seed`` for runs to resume exactly."""
         return None
 
-    def on_epoch_end(self, epoch: int, *, dynamics: TrainingDynamics) -> bool:
-        """Called after each epoch; return True to have the trainer re-initialise the model."""
+    def on_epoch_end(self, epoch: int, *, dynamics: TrainingDynamics,
+                     val_dynamics: TrainingDynamics | None = None) -> bool:
+        """Called after each epoch with the training and validation dynamics so far; return True
+        to have the trainer re-initialise the model."""
         return False
+
+    def validation_keep(self) -> np.ndarray | None:
+        """Boolean mask of the validation samples that model selection should score (None = all)."""
+        return None
 
     def scalars(self) -> dict[str, float] | None:
         return None
@@ -252,7 +258,13 @@ class LiLAWMethod(Method):
 class FilterAndRetrain(Method):
     """The usual filter-and-retrain workflow, inside one run: train ``detect_epochs`` epochs,
     score every sample with its training dynamics (:func:`~lilaw_health.core.dynamics.mislabel_score`, -AUM),
-    drop or relabel the suspects, re-initialise the model and train on the rest."""
+    drop or relabel the suspects, re-initialise the model and train on the rest.
+
+    The validation labels are as noisy as the training labels, so the same share of validation
+    samples (those with the highest score from their own dynamics) is left out of model
+    selection after the restart; they are dropped, never relabelled, so the monitor does not
+    grade the model against its own predictions.
+    """
 
     name = "clean"
 
@@ -261,6 +273,7 @@ class FilterAndRetrain(Method):
         self.config = context.clean
         self.keep: Tensor | None = None  # (n_train,) 1.0 kept, 0.0 dropped
         self.labels: Tensor | None = None  # (n_train,) the labels trained on after cleaning
+        self.val_keep: np.ndarray | None = None  # (n_val,) True for validation samples model selection scores
 
     def training_loss(self, outputs: Tensor, targets: Tensor, *, epoch: int, positions: Tensor) -> Tensor:
         if self.keep is None or self.labels is None:
@@ -270,11 +283,16 @@ class FilterAndRetrain(Method):
         per_sample = self.per_sample_loss(outputs, self.labels[index].to(targets.device), positions)
         return (per_sample * keep).sum() / keep.sum().clamp(min=1.0)
 
-    def on_epoch_end(self, epoch: int, *, dynamics: TrainingDynamics) -> bool:
+    def on_epoch_end(self, epoch: int, *, dynamics: TrainingDynamics,
+                     val_dynamics: TrainingDynamics | None = None) -> bool:
         if epoch + 1 != self.config.detect_epochs:
             return False
         scores = dynamics.scores(early_epochs=(1, self.config.detect_epochs))
         suspect = self._suspects(scores["mislabel_score"].to_numpy())
+        if val_dynamics is not None and val_dynamics.n_samples > 1:
+            val_score = val_dynamics.scores()["mislabel_score"].to_numpy()
+            n_drop = min(int(round(suspect.mean() * len(val_score))), len(val_score) - 1)
+            self.val_keep = ~_top(val_score, n_drop)
         observed = torch.as_tensor(dynamics.observed_labels)
         if self.config.action == "relabel":
             predicted = torch.as_tensor(scores["last_predicted"].to_numpy(copy=True))
@@ -286,18 +304,26 @@ class FilterAndRetrain(Method):
         return True
 
     def _suspects(self, score: np.ndarray) -> np.ndarray:
-        score = np.nan_to_num(np.asarray(score, dtype=float), nan=-np.inf)
         if self.config.threshold is not None:
-            return score > self.config.threshold
-        suspect = np.zeros(len(score), dtype=bool)
-        suspect[np.argsort(-score, kind="stable")[: int(round(self.config.fraction * len(score)))]] = True
-        return suspect
+            return np.nan_to_num(np.asarray(score, dtype=float), nan=-np.inf) > self.config.threshold
+        return _top(score, int(round(self.config.fraction * len(score))))
+
+    def validation_keep(self) -> np.ndarray | None:
+        return self.val_keep
 
     def state_dict(self) -> dict[str, Any]:
-        return {"keep": self.keep, "labels": self.labels}
+        return {"keep": self.keep, "labels": self.labels, "val_keep": self.val_keep}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.keep, self.labels = state["keep"], state["labels"]
+        self.keep, self.labels, self.val_keep = state["keep"], state["labels"], state.get("val_keep")
+
+
+def _top(score: np.ndarray, count: int) -> np.ndarray:
+    """Boolean mask of the ``count`` highest scores (NaN counts as lowest; ties keep order)."""
+    score = np.nan_to_num(np.asarray(score, dtype=float), nan=-np.inf)
+    mask = np.zeros(len(score), dtype=bool)
+    mask[np.argsort(-score, kind="stable")[:count]] = True
+    return mask
 
 
 class GeneralizedCrossEntropy(Method):

@@ -139,15 +139,15 @@ class Trainer:
         for epoch in bar:
             started = time.perf_counter()
             train_loss, objective = self._train_epoch(train, val, optimizer, epoch, state)
-            proba, val_loss = self._validate(val)
-            score = val_loss if cfg.monitor == "loss" else monitor_fn(val.targets, proba)
+            proba, val_targets, val_loss = self._validate(val)
+            score = val_loss if cfg.monitor == "loss" else monitor_fn(val_targets, proba)
             row = {"epoch": epoch, "train_loss": train_loss, "train_objective": objective, "val_loss": val_loss,
-                   f"val_{cfg.monitor}": score,
+                   f"val_{cfg.monitor}": score, "val_samples": len(val_targets),
                    **(self.method.scalars() or {}), "seconds": time.perf_counter() - started}
             state["history"].append(row)
             if scheduler is not None:
                 scheduler.step()
-            if self.method.on_epoch_end(epoch, dynamics=self.train_dynamics):
+            if self.method.on_epoch_end(epoch, dynamics=self.train_dynamics, val_dynamics=self.val_dynamics):
                 optimizer = self._reinitialise(state)  # this epoch's score belongs to the old model
                 scheduler = self._scheduler(optimizer, cfg.epochs - epoch - 1)
             else:
@@ -246,14 +246,18 @@ class Trainer:
         """The alpha that W_alpha is recorded with: the method's, or LiLAW's default."""
         return (self.method.scalars() or {}).get("alpha", LiLAWConfig.alpha)
 
-    def _validate(self, val: LabeledView) -> tuple[np.ndarray, float]:
-        """Probabilities and mean cross-entropy on ``val``; also records its dynamics."""
+    def _validate(self, val: LabeledView) -> tuple[np.ndarray, np.ndarray, float]:
+        """Probabilities, labels and mean cross-entropy of the validation samples model selection
+        scores (all, unless the method left some out); records the dynamics of all of them."""
         logits = self.predict_logits(val)
         targets = torch.as_tensor(val.targets, dtype=torch.long)
         self.val_dynamics.record(torch.arange(len(val)), logits, targets, alpha=self._alpha())
         self.val_dynamics.end_epoch()
+        keep = self.method.validation_keep()
+        if keep is not None:
+            logits, targets = logits[torch.as_tensor(keep)], targets[torch.as_tensor(keep)]
         loss = float(torch.nn.functional.cross_entropy(logits, targets)) if len(targets) else float("nan")
-        return torch.softmax(logits, dim=1).numpy(), loss
+        return torch.softmax(logits, dim=1).numpy(), targets.numpy(), loss
 
     def _val_sampler(self, val: LabeledView, *, seed: int):
         generator = torch.Generator().manual_seed(seed)

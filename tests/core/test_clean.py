@@ -46,6 +46,19 @@ def test_drop_removes_mostly_flipped_labels_and_restarts():
     assert result.best_epoch >= 4  # the best model is chosen after the restart only
 
 
+def test_validation_suspects_are_left_out_of_model_selection_after_the_restart():
+    (train, val), flipped, _ = _noisy_blobs()
+    val_flipped = val.targets != np.asarray(val.indices) % 3
+    method = _method(detect_epochs=4, fraction=float(flipped.mean()))
+    result = Trainer(_model(), method, config=TrainConfig(epochs=6, batch_size=32, lr=0.01)).fit(train, val)
+    keep = method.validation_keep()
+    share_dropped = float((method.keep.numpy() == 0).mean())
+    assert (~keep).sum() == round(share_dropped * len(val))  # the same share as of the training samples
+    assert val_flipped[~keep].mean() > 2 * val_flipped.mean()  # chosen by their own dynamics, not at random
+    assert result.history["val_samples"].tolist() == [len(val)] * 4 + [int(keep.sum())] * 2
+    assert _method().validation_keep() is None  # before any restart: every validation sample counts
+
+
 def test_relabel_gives_suspects_the_predicted_label():
     (train, val), flipped, clean = _noisy_blobs()
     method = _method(detect_epochs=4, fraction=float(flipped.mean()), action="relabel")
@@ -76,6 +89,7 @@ def test_resume_across_the_restart_is_exact(tmp_path):
     for key, tensor in straight.model.state_dict().items():
         assert torch.equal(tensor, resumed.model.state_dict()[key]), key
     assert torch.equal(straight.method.keep, resumed.method.keep)
+    assert np.array_equal(straight.method.validation_keep(), resumed.method.validation_keep())
 
 
 def test_threshold_and_bad_settings():
