@@ -264,11 +264,8 @@ class Trainer:
         size = min(self.config.batch_size, len(val))
 
         def next_val_batch() -> Batch:
-            positions = torch.randperm(len(val), generator=generator)[:size].tolist()
-            items = [val[i] for i in positions]
-            inputs = torch.stack([torch.as_tensor(x) for _, x, _ in items]).to(self.device)
-            targets = torch.as_tensor([y for _, _, y in items], dtype=torch.long, device=self.device)
-            return inputs, targets
+            inputs, targets = val.batch(torch.randperm(len(val), generator=generator)[:size].numpy())
+            return inputs.to(self.device), targets.to(self.device)
 
         return next_val_batch
 

@@ -42,6 +42,23 @@ def test_view_returns_positions_and_its_own_labels():
     assert dataset_labels(base).tolist() == [0, 1] * 5
 
 
+class _Doubled(ArrayDataset):
+    def __getitem__(self, index):
+        x, y = super().__getitem__(index)
+        return 2 * x, y
+
+
+@pytest.mark.parametrize("base_type", [ArrayDataset, _Doubled])
+def test_view_batch_matches_its_items_in_order(base_type):
+    x = np.arange(24, dtype=np.float32).reshape(6, 2, 2)
+    base = base_type(x, [0, 1, 2, 0, 1, 2])
+    view = LabeledView(base, np.array([5, 3, 1, 0]), np.array([2, 2, 0, 1]), ["a", "b", "c", "d"])
+    inputs, targets = view.batch([3, 0, 2])
+    expected = torch.stack([view[p][1] for p in (3, 0, 2)])
+    assert torch.equal(inputs, expected) and targets.tolist() == [1, 2, 0] and targets.dtype == torch.int64
+    assert torch.equal(inputs[0], base[0][0])  # the subclass's own items, not the raw array
+
+
 def test_difficulty_table_rows_and_buckets():
     logits = torch.log(torch.tensor([[0.95, 0.05], [0.05, 0.95], [0.5, 0.5]]))
     table = difficulty_table(logits, np.array([0, 0, 1]), sample_ids=["a", "b", "c"],
