@@ -63,10 +63,12 @@ class CleanConfig:
     action: str = "drop"
 
     def __post_init__(self) -> None:
-        if self.detect_epochs < 1 or not 0 <= self.fraction < 1 or self.action not in CLEAN_ACTIONS:
-            raise ConfigError(f"invalid clean settings: need detect_epochs >= 1 (received {self.detect_epochs}), "
-                              f"fraction in [0, 1) (received {self.fraction}) and action in "
-                              f"{', '.join(CLEAN_ACTIONS)} (received {self.action!r}).")
+        checks = [("detect_epochs", self.detect_epochs >= 1, ">= 1"), ("fraction", 0 <= self.fraction < 1, "in [0, 1)"),
+                  ("action", self.action in CLEAN_ACTIONS, f"one of {', '.join(CLEAN_ACTIONS)}")]
+        problems = [f"{name} must be {rule} (received {getattr(self, name)!r})" for name, ok, rule in checks if not ok]
+        if problems:
+            raise ConfigError(f"invalid clean settings: {'; '.join(problems)}. Set them with e.g. "
+                              "--set clean.fraction=0.2 clean.action=drop.")
 
 
 INVALID_DYNAMIC_LOSS = ("invalid dynamic_loss settings: {problems}. The reference defaults are meta_lr=0.003, "

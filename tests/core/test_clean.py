@@ -95,7 +95,8 @@ def test_resume_across_the_restart_is_exact(tmp_path):
 def test_threshold_and_bad_settings():
     method = _method(threshold=0.5)
     assert method._suspects(np.array([0.2, 0.7, np.nan, 0.9])).tolist() == [False, True, False, True]
-    with pytest.raises(ConfigError, match=r"invalid clean settings: need detect_epochs >= 1 \(received 0\)"):
+    with pytest.raises(ConfigError, match=r"invalid clean settings: detect_epochs must be >= 1 \(received 0\)\. "):
         CleanConfig(detect_epochs=0)
-    with pytest.raises(ConfigError, match=r"action in drop, relabel \(received 'fix'\)"):
-        CleanConfig(action="fix")
+    with pytest.raises(ConfigError, match=r"settings: fraction must be in \[0, 1\) \(received 1\.5\); action must be one "
+                                          r"of drop, relabel \(received 'fix'\)\. Set them"):
+        CleanConfig(fraction=1.5, action="fix")
