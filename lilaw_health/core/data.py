@@ -67,14 +67,14 @@ class LabeledView(Dataset):
         x, _ = self.base[int(self.indices[position])]
         return position, x, int(self.targets[position])
 
-    def batch(self, positions: Sequence[int]) -> tuple[Tensor, Tensor]:
+    def batch(self, positions: Sequence[int] | np.ndarray) -> tuple[Tensor, Tensor]:
         """Inputs and labels of several positions, stacked in that order. An in-memory
         :class:`ArrayDataset` base is read with one gather instead of one item at a time."""
-        positions = np.asarray(positions, dtype=np.int64)
-        targets = torch.as_tensor(self.targets[positions])
+        chosen = np.asarray(positions, dtype=np.int64)
+        targets = torch.as_tensor(self.targets[chosen])
         if type(self.base) is ArrayDataset:  # a subclass may change what an item is
-            return self.base.inputs[torch.as_tensor(self.indices[positions])], targets
-        return torch.stack([torch.as_tensor(self[int(p)][1]) for p in positions]), targets
+            return self.base.inputs[torch.as_tensor(self.indices[chosen])], targets
+        return torch.stack([torch.as_tensor(self[int(p)][1]) for p in chosen]), targets
 
 
 class PositionSubset(Dataset):
