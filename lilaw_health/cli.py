@@ -11,7 +11,7 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 
 from lilaw_health import __version__
-from lilaw_health.core.errors import LilawError
+from lilaw_health.core.errors import ConfigError, LilawError
 from lilaw_health.recipe import SECTIONS, Recipe, builtin_recipes, load_recipe, valid_keys
 
 KEY_HELP = {
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{run,compare,list}")
     for name, summary in (("run", "train and evaluate one method with one seed"),
-                          ("compare", "run several methods x seeds on the same data; print mean ± std")):
+                          ("compare", "methods x seeds (x named settings) on the same data; print mean ± std")):
         cmd = sub.add_parser(name, help=summary, description=summary, epilog=_keys_epilog(),
                              formatter_class=argparse.RawDescriptionHelpFormatter)
         cmd.add_argument("recipe", help="registered recipe name (lilaw-health list) or path to a YAML recipe")
@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             cmd.add_argument("--methods", nargs="+", help="methods to compare (default: the recipe's `methods`)")
             cmd.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the recipe's `seeds`)")
+            cmd.add_argument("--setting", dest="settings", nargs="+", action="append", default=[],
+                             metavar=("NAME", "KEY=VALUE"),
+                             help="a named setting (repeatable): its overrides on top of --set; each setting "
+                                  "gets its own comparison in <out>/NAME and one row per method in "
+                                  "<out>/settings.csv, e.g. --setting clean noise.kind=none "
+                                  "--setting symmetric40 noise.kind=symmetric noise.rate=0.4")
     sub.add_parser("list", help="list recipes, methods, domains, models, noise models, losses and monitors",
                    description="List everything that can be chosen by name.")
     return parser
@@ -153,6 +159,8 @@ def _run(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from lilaw_health.compare import BASELINE, cost_table, run_comparison
 
+    if args.settings:
+        return _compare_settings(args)
     recipe = load_recipe(args.recipe, args.overrides)
     out = args.out or Path("runs") / recipe.name
     runs, summary = run_comparison(recipe, out, methods=args.methods, seeds=args.seeds, progress=not args.quiet)
@@ -161,6 +169,23 @@ def _compare(args: argparse.Namespace) -> int:
     print(f"\ncost per epoch and peak training memory, relative to {BASELINE}:")
     print(cost_table(runs, list(summary["method"])).to_string(index=False))
     print(f"\noutputs: {out}/ (comparison.html, summary.csv, cost.csv, runs.csv; one folder per run)")
+    return 0
+
+
+def _compare_settings(args: argparse.Namespace) -> int:
+    from lilaw_health.compare import run_settings
+
+    recipes: dict[str, Recipe] = {}
+    for name, *overrides in args.settings:
+        if name in recipes:
+            raise ConfigError(f"--setting {name} is given twice; give each setting its own name.")
+        recipes[name] = load_recipe(args.recipe, [*args.overrides, *overrides])
+    first = next(iter(recipes.values()))
+    out = args.out or Path("runs") / first.name
+    table = run_settings(recipes, out, methods=args.methods, seeds=args.seeds, progress=not args.quiet)
+    print(f"\n{first.name}: {first.dataset}, {len(recipes)} settings, test set clean")
+    print(table.to_string(index=False))
+    print(f"\noutputs: {out}/ (settings.csv, settings.md; one comparison folder per setting)")
     return 0
 
 

@@ -8,6 +8,10 @@ The cost table (``cost.csv``) gives each method's wall time per epoch and peak m
 training (see :mod:`lilaw_health.core.memory` for what is measured), and both relative to
 ERM's in the same comparison. Each run records its own cost while it trains, so runs read
 back from an earlier invocation carry the cost measured then; the report says how many.
+
+:func:`run_settings` adds a third axis, named settings (e.g. clean, 40 % symmetric noise,
+long-tailed): one comparison per setting in ``<out>/<setting>/``, and ``settings.csv`` /
+``settings.md`` with every (setting, method) row and its cost ratios.
 """
 
 from __future__ import annotations
@@ -15,18 +19,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 from tqdm.auto import tqdm
 
 from lilaw_health.core.checkpoint import atomic_write_text
+from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.methods import METHODS
 from lilaw_health.domains import get_domain
 from lilaw_health.experiment import check_same_recipe, run_experiment
 from lilaw_health.recipe import Recipe
 from lilaw_health.reporting import write_comparison_report
+from lilaw_health.reporting.html import markdown_table
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +125,34 @@ def cost_table(runs: pd.DataFrame, methods: Sequence[str], *, baseline: str = BA
         table[ratio] = [round(float(stats.loc[m, "mean"] / reference), 2) for m in methods]
     measures = grouped["memory_measure"].agg(lambda values: "/".join(sorted(set(values))))
     table["memory_measure"] = [measures.get(m, "") for m in methods]
+    return table
+
+
+SETTING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def run_settings(recipes: Mapping[str, Recipe], out_dir: str | Path, *, methods: Sequence[str] | None = None,
+                 seeds: Sequence[int] | None = None, progress: bool = False) -> pd.DataFrame:
+    """Run :func:`run_comparison` for each named setting (same methods and seeds) in
+    ``<out_dir>/<setting>``; returns one row per (setting, method): the summary's mean ± std
+    columns and the cost ratios to ERM within that setting, also written to ``settings.csv``
+    and ``settings.md``."""
+    out_dir = Path(out_dir)
+    for name in recipes:
+        if not SETTING_NAME.fullmatch(name):
+            raise ConfigError(f"setting name {name!r} must be a folder name: letters, digits, '_', '.', '-' "
+                              "(e.g. clean, symmetric40, long_tailed).")
+    parts = []
+    for name, recipe in recipes.items():
+        runs, summary = run_comparison(recipe, out_dir / name, methods=methods, seeds=seeds, progress=progress)
+        cost = cost_table(runs, list(summary["method"]))
+        part = summary.merge(cost[["method", f"time_vs_{BASELINE}", f"memory_vs_{BASELINE}"]], on="method")
+        parts.append(part.assign(setting=name)[["setting", *part.columns]])
+    table = pd.concat(parts, ignore_index=True)
+    cost_columns = ["seconds_per_epoch", f"time_vs_{BASELINE}", f"memory_vs_{BASELINE}"]
+    table = table[[c for c in table.columns if c not in cost_columns] + cost_columns]
+    atomic_write_text(out_dir / "settings.csv", table.to_csv(index=False))
+    atomic_write_text(out_dir / "settings.md", markdown_table(table) + "\n")
     return table
 
 

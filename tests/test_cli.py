@@ -47,6 +47,27 @@ def test_compare_prints_mean_and_std_per_method(tmp_path, capsys):
     assert (out / "erm" / "seed0" / "metrics.json").stat().st_mtime_ns == before
 
 
+def test_compare_over_named_settings_writes_one_comparison_each_and_a_joint_table(tmp_path, capsys):
+    out = tmp_path / "grid"
+    args = ["compare", "ecg5000_noisy", "--out", str(out), "--quiet", "--seeds", "0", "--set", "epochs=1",
+            "--setting", "clean", "noise.kind=none", "noise.rate=0", "--setting", "sym20", "noise.rate=0.2"]
+    assert main(args) == 0
+    table = pd.read_csv(out / "settings.csv")
+    assert list(zip(table["setting"], table["method"])) == [("clean", "erm"), ("clean", "lilaw"),
+                                                             ("sym20", "erm"), ("sym20", "lilaw")]
+    assert table.loc[table["method"] == "erm", "time_vs_erm"].tolist() == [1.0, 1.0]
+    for setting, rate in (("clean", 0.0), ("sym20", 0.2)):
+        metrics = json.loads((out / setting / "lilaw" / "seed0" / "metrics.json").read_text())
+        assert metrics["noise"]["rate"] == rate and metrics["epochs_run"] == 1  # --set applies to every setting
+        assert (out / setting / "summary.csv").exists()
+    assert (out / "settings.md").read_text().startswith("| setting | method | runs | accuracy |")
+    assert "2 settings" in capsys.readouterr().out
+    assert main([*args, "--setting", "clean", "noise.rate=0.4"]) == 2
+    assert "--setting clean is given twice" in capsys.readouterr().err
+    assert main(["compare", "ecg5000_noisy", "--out", str(out), "--setting", "a/b", "noise.rate=0.4"]) == 2
+    assert "setting name 'a/b' must be a folder name" in capsys.readouterr().err
+
+
 def test_user_errors_exit_2_with_a_message(tmp_path, capsys):
     assert main(["run", "ecg5000_noisy", "--out", str(tmp_path), "--set", "method=lilwa"]) == 2
     assert ("unknown method 'lilwa'; valid names are: cb_ce, clean, dynamic_loss, erm, focal, gce, "

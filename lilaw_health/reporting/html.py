@@ -140,7 +140,7 @@ def render_markdown(title: str, sections: Sequence[Section]) -> str:
         blocks.append(f"## {section.heading}")
         blocks.extend(section.paragraphs)
         if section.table is not None:
-            blocks.append(_markdown_table(section.table))
+            blocks.append(markdown_table(section.table))
         if section.image is not None:
             blocks.append(f"![{section.heading}]({quote(Path(section.image).name)})")
         if section.preformatted is not None:
@@ -179,7 +179,8 @@ def _html_image(path: Path, *, alt: str) -> str:
     return f'<figure><img alt="{escape(alt)}" src="data:image/png;base64,{encoded}"></figure>'
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table of a data frame, cells formatted as in the reports."""
     lines = [_markdown_row(str(name) for name in frame.columns), _markdown_row("---" for _ in frame.columns)]
     lines.extend(_markdown_row(format_cell(value) for value in row) for row in frame.itertuples(index=False, name=None))
     return "\n".join(lines)

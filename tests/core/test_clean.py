@@ -97,6 +97,7 @@ def test_threshold_and_bad_settings():
     assert method._suspects(np.array([0.2, 0.7, np.nan, 0.9])).tolist() == [False, True, False, True]
     with pytest.raises(ConfigError, match=r"invalid clean settings: detect_epochs must be >= 1 \(received 0\)\. "):
         CleanConfig(detect_epochs=0)
-    with pytest.raises(ConfigError, match=r"settings: fraction must be in \[0, 1\) \(received 1\.5\); action must be one "
-                                          r"of drop, relabel \(received 'fix'\)\. Set them"):
+    expected = (r"settings: fraction must be in \[0, 1\) \(received 1\.5\); "
+                r"action must be one of drop, relabel \(received 'fix'\)\. Set them")
+    with pytest.raises(ConfigError, match=expected):
         CleanConfig(fraction=1.5, action="fix")
