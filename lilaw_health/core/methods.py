@@ -17,6 +17,7 @@ Add a method with ``METHODS.add("name", factory)``, the factory taking a ``Metho
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +33,15 @@ from lilaw_health.core.lilaw import LiLAW, LiLAWConfig
 from lilaw_health.core.losses import PerSampleLoss
 from lilaw_health.core.registry import Registry
 
+logger = logging.getLogger(__name__)
+
 Batch = tuple[Tensor, Tensor]
 CLEAN_ACTIONS = ("drop", "relabel")
 DEFAULT_LOSS, NO_CLASS_WEIGHT = "cross_entropy", "none"
+LOPSIDED_CLEAN = ("clean will {action} {acted} of the {count} training samples labelled class {label} ({share:.0%}, "
+                  "against {overall:.0%} of all samples). Right if that label is mostly noise; if the class is "
+                  "just rare, its correct labels go too: lower clean.fraction towards the share of wrong labels "
+                  "you expect, or set clean.threshold.")
 FIXED_LOSS_CONFLICT = ("method {method!r} trains with {key}={fixed!r}, but the recipe sets {key}={asked!r}. "
                        "Remove the {key} key, or pick a method that takes the recipe's loss "
                        "(erm, lilaw, clean), e.g. method=lilaw {key}={asked}.")
@@ -291,6 +298,7 @@ class FilterAndRetrain(Method):
             return False
         scores = dynamics.scores(early_epochs=(1, self.config.detect_epochs))
         suspect = self._suspects(scores["mislabel_score"].to_numpy())
+        _warn_if_lopsided(suspect, np.asarray(dynamics.observed_labels), action=self.config.action)
         if val_dynamics is not None and val_dynamics.n_samples > 1:
             val_score = val_dynamics.scores()["mislabel_score"].to_numpy()
             n_drop = min(int(round(suspect.mean() * len(val_score))), len(val_score) - 1)
@@ -318,6 +326,18 @@ class FilterAndRetrain(Method):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.keep, self.labels, self.val_keep = state["keep"], state["labels"], state.get("val_keep")
+
+
+def _warn_if_lopsided(suspect: np.ndarray, observed: np.ndarray, *, action: str) -> None:
+    """Warn about each observed class that would lose over half of its labels, and over twice the overall share."""
+    overall = float(suspect.mean()) if len(suspect) else 0.0
+    for label in np.unique(observed[observed >= 0]):  # -1: a sample the method never presented
+        in_class = observed == label
+        share = float(suspect[in_class].mean())
+        if share > max(0.5, 2 * overall):
+            logger.warning(LOPSIDED_CLEAN.format(action=action, acted=int(suspect[in_class].sum()),
+                                                 count=int(in_class.sum()), label=int(label), share=share,
+                                                 overall=overall))
 
 
 def _top(score: np.ndarray, count: int) -> np.ndarray:

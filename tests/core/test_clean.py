@@ -10,7 +10,7 @@ from torch import nn
 from lilaw_health.core import ArrayDataset, LabeledView, MethodContext, TrainConfig, Trainer, inject_label_noise
 from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.losses import cross_entropy
-from lilaw_health.core.methods import CleanConfig, FilterAndRetrain
+from lilaw_health.core.methods import CleanConfig, FilterAndRetrain, _warn_if_lopsided
 
 
 def _noisy_blobs(n=300, seed=0):
@@ -101,3 +101,16 @@ def test_threshold_and_bad_settings():
                 r"action must be one of drop, relabel \(received 'fix'\)\. Set them")
     with pytest.raises(ConfigError, match=expected):
         CleanConfig(fraction=1.5, action="fix")
+
+
+def test_a_class_losing_most_of_its_labels_is_warned_about(caplog):
+    observed = np.array([0] * 90 + [1] * 10)
+    suspect = np.zeros(100, dtype=bool)
+    suspect[85:95] = True  # 5 of class 0, 5 of class 1: 10 % overall, 50 % of class 1 (not above half)
+    _warn_if_lopsided(suspect, observed, action="drop")
+    assert not caplog.records
+    suspect[95] = True  # 6 of the 10 labelled class 1
+    _warn_if_lopsided(suspect, observed, action="drop")
+    (record,) = caplog.records
+    assert record.getMessage().startswith("clean will drop 6 of the 10 training samples labelled class 1 (60%, "
+                                          "against 11% of all samples).")
