@@ -185,7 +185,7 @@ def _compare_settings(args: argparse.Namespace) -> int:
     table = run_settings(recipes, out, methods=args.methods, seeds=args.seeds, progress=not args.quiet)
     print(f"\n{first.name}: {first.dataset}, {len(recipes)} settings, test set clean")
     print(table.to_string(index=False))
-    print(f"\noutputs: {out}/ (settings.csv, settings.md; one comparison folder per setting)")
+    print(f"\noutputs: {out}/ (settings.csv, settings.md, settings.png; one comparison folder per setting)")
     return 0
 
 

@@ -11,7 +11,8 @@ back from an earlier invocation carry the cost measured then; the report says ho
 
 :func:`run_settings` adds a third axis, named settings (e.g. clean, 40 % symmetric noise,
 long-tailed): one comparison per setting in ``<out>/<setting>/``, and ``settings.csv`` /
-``settings.md`` with every (setting, method) row and its cost ratios.
+``settings.md`` with every (setting, method) row and its cost ratios, and ``settings.png``
+(test accuracy per setting and method).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from lilaw_health.experiment import check_same_recipe, run_experiment
 from lilaw_health.recipe import Recipe
 from lilaw_health.reporting import write_comparison_report
 from lilaw_health.reporting.html import markdown_table
+from lilaw_health.reporting.plots import plot_metric_by_setting
 
 logger = logging.getLogger(__name__)
 
@@ -136,23 +138,27 @@ def run_settings(recipes: Mapping[str, Recipe], out_dir: str | Path, *, methods:
     """Run :func:`run_comparison` for each named setting (same methods and seeds) in
     ``<out_dir>/<setting>``; returns one row per (setting, method): the summary's mean ± std
     columns and the cost ratios to ERM within that setting, also written to ``settings.csv``
-    and ``settings.md``."""
+    and ``settings.md``, with the accuracies plotted in ``settings.png``."""
     out_dir = Path(out_dir)
     for name in recipes:
         if not SETTING_NAME.fullmatch(name):
             raise ConfigError(f"setting name {name!r} must be a folder name: letters, digits, '_', '.', '-' "
                               "(e.g. clean, symmetric40, long_tailed).")
-    parts = []
+    parts, accuracy = [], []
     for name, recipe in recipes.items():
         runs, summary = run_comparison(recipe, out_dir / name, methods=methods, seeds=seeds, progress=progress)
         cost = cost_table(runs, list(summary["method"]))
         part = summary.merge(cost[["method", f"time_vs_{BASELINE}", f"memory_vs_{BASELINE}"]], on="method")
         parts.append(part.assign(setting=name)[["setting", *part.columns]])
+        accuracy.append(runs.set_index(["method", "seed"])["accuracy"].rename(name))
     table = pd.concat(parts, ignore_index=True)
     cost_columns = ["seconds_per_epoch", f"time_vs_{BASELINE}", f"memory_vs_{BASELINE}"]
     table = table[[c for c in table.columns if c not in cost_columns] + cost_columns]
     atomic_write_text(out_dir / "settings.csv", table.to_csv(index=False))
-    atomic_write_text(out_dir / "settings.md", markdown_table(table) + "\n")
+    plot_metric_by_setting(pd.concat(accuracy, axis=1).reset_index(), out_dir / "settings.png",
+                           settings=list(recipes), metric="accuracy")
+    figure = "![Test accuracy by setting](settings.png)"
+    atomic_write_text(out_dir / "settings.md", f"{markdown_table(table)}\n\n{figure}\n")
     return table
 
 

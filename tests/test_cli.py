@@ -61,7 +61,8 @@ def test_compare_over_named_settings_writes_one_comparison_each_and_a_joint_tabl
         assert metrics["noise"]["rate"] == rate and metrics["epochs_run"] == 1  # --set applies to every setting
         assert (out / setting / "summary.csv").exists()
     assert (out / "settings.md").read_text().startswith("| setting | method | runs | accuracy |")
-    assert "2 settings" in capsys.readouterr().out
+    assert (out / "settings.png").read_bytes().startswith(b"\x89PNG")
+    assert "2 settings" in capsys.readouterr().out and "settings.png" in (out / "settings.md").read_text()
     assert main([*args, "--setting", "clean", "noise.rate=0.4"]) == 2
     assert "--setting clean is given twice" in capsys.readouterr().err
     assert main(["compare", "ecg5000_noisy", "--out", str(out), "--setting", "a/b", "noise.rate=0.4"]) == 2

@@ -147,6 +147,42 @@ def plot_comparison(table: pd.DataFrame, path: str | PathLike[str], *, metrics: 
         return _save(fig, path)
 
 
+def plot_metric_by_setting(table: pd.DataFrame, path: str | PathLike[str], *, settings: Sequence[str],
+                           metric: str) -> Path:
+    """One metric of every method across settings: mean over seeds as a dot, one std as a bar.
+
+    Dots rather than bars, so the y axis can zoom in on the differences without suggesting
+    that a bar's length is the value.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per (method, seed) with a column method and one column per setting holding
+        ``metric`` (NaN where a method did not run in a setting).
+    path : str or path-like
+        Where to write the PNG.
+    settings : sequence of str
+        Setting columns, left to right.
+    metric : str
+        Name of the metric, for the title and the y label.
+    """
+    require_columns(table, ("method", *settings), arg="table", fix="Pass one row per (method, seed).")
+    if table.empty or not settings:
+        raise InputError(EMPTY_FRAME.format(arg="table",
+                                            fix="Pass one row per (method, seed) and at least one setting."))
+    grouped = table.groupby("method", sort=False)[list(settings)]
+    means, stds = grouped.mean(), grouped.std(ddof=1).fillna(0.0)
+    centres, width = np.arange(len(settings)), 0.8 / len(means)
+    with _figure(1, figsize=(float(np.clip(2.5 + 2.0 * len(settings), 6.0, 16.0)), 4.5)) as (fig, (ax,)):
+        for i, method in enumerate(means.index):
+            ax.errorbar(centres - 0.4 + width * (i + 0.5), means.loc[method], yerr=stds.loc[method], fmt="o",
+                        capsize=3, label=str(method))
+        ax.set_xticks(centres, [str(name) for name in settings])
+        ax.set(title=f"{metric} by setting (mean ± std over seeds)", ylabel=metric)
+        _finish(ax)
+        return _save(fig, path)
+
+
 @contextmanager
 def _figure(ncols: int, *, figsize: tuple[float, float]) -> Iterator[tuple[Figure, Sequence[Axes]]]:
     """A figure with ``ncols`` panels side by side."""

@@ -18,6 +18,7 @@ from lilaw_health.reporting.plots import (
     plot_comparison,
     plot_learning_curves,
     plot_lilaw_scalars,
+    plot_metric_by_setting,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -85,6 +86,18 @@ def test_comparison_plot_is_written(tmp_path, runs):
     path = plot_comparison(runs, tmp_path / "cmp.png", metrics=["accuracy", "macro_f1"])
 
     assert_png(path, tmp_path)
+
+
+def test_metric_by_setting_plot_is_written_and_checks_its_settings(tmp_path):
+    table = pd.DataFrame({"method": ["erm", "erm", "gce"], "seed": [0, 1, 0],
+                          "clean": [0.85, 0.86, 0.84], "noisy": [0.80, 0.82, float("nan")]})
+    assert_png(plot_metric_by_setting(table, tmp_path / "s.png", settings=["clean", "noisy"], metric="accuracy"),
+               tmp_path)
+    with pytest.raises(InputError, match=re.escape("table is missing column(s) ['lt']")):
+        plot_metric_by_setting(table, tmp_path / "s.png", settings=["clean", "lt"], metric="accuracy")
+    with pytest.raises(InputError, match="at least one setting"):
+        plot_metric_by_setting(table, tmp_path / "s.png", settings=[], metric="accuracy")
+    assert plt.get_fignums() == []
 
 
 def test_comparison_checks_its_metrics(tmp_path, runs):
