@@ -157,17 +157,17 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from lilaw_health.compare import BASELINE, cost_table, run_comparison
+    from lilaw_health.compare import BASELINE, run_comparison
 
     if args.settings:
         return _compare_settings(args)
     recipe = load_recipe(args.recipe, args.overrides)
     out = args.out or Path("runs") / recipe.name
-    runs, summary = run_comparison(recipe, out, methods=args.methods, seeds=args.seeds, progress=not args.quiet)
+    _, summary, cost = run_comparison(recipe, out, methods=args.methods, seeds=args.seeds, progress=not args.quiet)
     print(f"\n{recipe.name}: {recipe.dataset}, noise {recipe.noise.kind} {recipe.noise.rate}, test set clean")
     print(summary.to_string(index=False))
     print(f"\ncost per epoch and peak training memory, relative to {BASELINE}:")
-    print(cost_table(runs, list(summary["method"])).to_string(index=False))
+    print(cost.to_string(index=False))
     print(f"\noutputs: {out}/ (comparison.html, summary.csv, cost.csv, runs.csv; one folder per run)")
     return 0
 

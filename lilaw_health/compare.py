@@ -23,6 +23,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -44,9 +45,17 @@ COSTS = ["seconds_per_epoch", "peak_memory_mb"]
 BASELINE = "erm"
 
 
+class Comparison(NamedTuple):
+    """What :func:`run_comparison` wrote: one row per run, and one row per method of metrics and of cost."""
+
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    cost: pd.DataFrame
+
+
 def run_comparison(recipe: Recipe, out_dir: str | Path, *, methods: Sequence[str] | None = None,
-                   seeds: Sequence[int] | None = None, progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run every method with every seed; returns (one row per run, one row per method)."""
+                   seeds: Sequence[int] | None = None, progress: bool = False) -> Comparison:
+    """Run every method with every seed (finished runs are read back)."""
     out_dir = Path(out_dir)
     methods = list(methods or recipe.methods)
     seeds = list(seeds if seeds is not None else recipe.seeds)
@@ -77,7 +86,7 @@ def run_comparison(recipe: Recipe, out_dir: str | Path, *, methods: Sequence[str
     write_comparison_report(out_dir, title=f"{recipe.name}: {', '.join(methods)} over seeds {seeds}",
                             runs=runs, summary=summary, metrics=_metric_columns(runs), config_text=recipe.to_yaml(),
                             cost=cost, notes=notes)
-    return runs, summary
+    return Comparison(runs, summary, cost)
 
 
 def _row(method: str, seed: int, metrics: dict) -> dict:
@@ -146,8 +155,7 @@ def run_settings(recipes: Mapping[str, Recipe], out_dir: str | Path, *, methods:
                               "(e.g. clean, symmetric40, long_tailed).")
     parts, accuracy = [], []
     for name, recipe in recipes.items():
-        runs, summary = run_comparison(recipe, out_dir / name, methods=methods, seeds=seeds, progress=progress)
-        cost = cost_table(runs, list(summary["method"]))
+        runs, summary, cost = run_comparison(recipe, out_dir / name, methods=methods, seeds=seeds, progress=progress)
         part = summary.merge(cost[["method", f"time_vs_{BASELINE}", f"memory_vs_{BASELINE}"]], on="method")
         parts.append(part.assign(setting=name)[["setting", *part.columns]])
         accuracy.append(runs.set_index(["method", "seed"])["accuracy"].rename(name))

@@ -126,7 +126,8 @@ def check_same_recipe(out_dir: Path, recipe: Recipe) -> None:
         same = False
     if not same:
         raise ConfigError(f"{out_dir} holds a run of a different recipe (see {previous}); resuming it would mix "
-                          "the two. Choose another --out folder, or pass --no-resume to start over there.")
+                          "the two. Choose another --out folder, or delete that folder to start over there "
+                          "(lilaw-health run --no-resume does this for a single run).")
 
 
 def _loss_fn(recipe: Recipe, splits: Splits, n_classes: int) -> PerSampleLoss:

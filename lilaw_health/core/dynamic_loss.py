@@ -271,7 +271,7 @@ class DynamicLossMethod(Method):
             return None
         self.meta_positions_ = hierarchical_sample(train.targets, losses, ratio1=self.config.ratio1,
                                                    ratio2=self.config.ratio2, rng=rng)
-        self._meta = _stack(train, self.meta_positions_, device=_device(model))
+        self._meta = _on(train.batch(self.meta_positions_), _device(model))
         logger.debug("dynamic_loss epoch %d: %d metadata samples, margins %s", epoch, len(self.meta_positions_),
                      self.dynamic_loss.margins().detach().cpu().numpy().round(3))
         return np.setdiff1d(np.arange(len(train)), self.meta_positions_)
@@ -309,7 +309,7 @@ class DynamicLossMethod(Method):
         """One SGD pass over the metadata with one-hot labels plus the margins."""
         assert self.meta_positions_ is not None
         positions = torch.as_tensor(rng.permutation(self.meta_positions_))
-        inputs, targets = _stack(train, positions.numpy(), device=_device(model))
+        inputs, targets = _on(train.batch(positions.numpy()), _device(model))
         margins = self.dynamic_loss.margins().detach()
         optimizer = torch.optim.SGD(model.parameters(), lr=self.config.finetune_lr)
         model.train()
@@ -342,11 +342,9 @@ def _device(model: nn.Module) -> torch.device:
     return next(model.parameters(), torch.empty(0)).device
 
 
-def _stack(view: LabeledView, positions: np.ndarray, *, device: torch.device) -> Batch:
-    """Inputs and observed labels of some positions of ``view``, as one batch on ``device``."""
-    items = [view[int(i)] for i in positions]
-    inputs = torch.stack([torch.as_tensor(x) for _, x, _ in items]).to(device)
-    return inputs, torch.as_tensor([y for _, _, y in items], dtype=torch.long, device=device)
+def _on(batch: Batch, device: torch.device) -> Batch:
+    inputs, targets = batch
+    return inputs.to(device), targets.to(device)
 
 
 METHODS.add(DynamicLossMethod.name, DynamicLossMethod)

@@ -61,9 +61,10 @@ class TrainingDynamics:
         for key, value in stats.items():
             total = self._sums.setdefault(key, torch.zeros(self.n_samples, device=logits.device))
             total.index_add_(0, index, value.float())
-        self._update_forgetting(positions.cpu().numpy(), correct.cpu().numpy())
-        self.last_predicted[positions.cpu().numpy()] = predicted.cpu().numpy()
-        self.observed_labels[positions.cpu().numpy()] = targets.cpu().numpy()
+        where = positions.cpu().numpy()
+        self._update_forgetting(where, correct.cpu().numpy())
+        self.last_predicted[where] = predicted.cpu().numpy()
+        self.observed_labels[where] = targets.cpu().numpy()
 
     def _update_forgetting(self, positions: np.ndarray, correct: np.ndarray) -> None:
         self.forgetting[positions] += self._last_correct[positions] & ~correct
@@ -124,7 +125,6 @@ class TrainingDynamics:
         self.last_predicted = state["last_predicted"].copy()
         self.observed_labels = state["observed_labels"].copy()
         self._reset_epoch()
-
 
 
 def mislabel_score(scores: pd.DataFrame) -> np.ndarray:

@@ -47,6 +47,11 @@ FIXED_LOSS_CONFLICT = ("method {method!r} trains with {key}={fixed!r}, but the r
                        "(erm, lilaw, clean), e.g. method=lilaw {key}={asked}.")
 
 
+def _failed_checks(settings: object, checks: list[tuple[str, bool, str]]) -> list[str]:
+    """"<name> must be <rule> (received <value>)" for each (name, passed, rule) that failed."""
+    return [f"{name} must be {rule} (received {getattr(settings, name)!r})" for name, ok, rule in checks if not ok]
+
+
 @dataclass(frozen=True)
 class CleanConfig:
     """Filter-and-retrain (method ``clean``).
@@ -70,9 +75,9 @@ class CleanConfig:
     action: str = "drop"
 
     def __post_init__(self) -> None:
-        checks = [("detect_epochs", self.detect_epochs >= 1, ">= 1"), ("fraction", 0 <= self.fraction < 1, "in [0, 1)"),
-                  ("action", self.action in CLEAN_ACTIONS, f"one of {', '.join(CLEAN_ACTIONS)}")]
-        problems = [f"{name} must be {rule} (received {getattr(self, name)!r})" for name, ok, rule in checks if not ok]
+        problems = _failed_checks(self, [
+            ("detect_epochs", self.detect_epochs >= 1, ">= 1"), ("fraction", 0 <= self.fraction < 1, "in [0, 1)"),
+            ("action", self.action in CLEAN_ACTIONS, f"one of {', '.join(CLEAN_ACTIONS)}")])
         if problems:
             raise ConfigError(f"invalid clean settings: {'; '.join(problems)}. Set them with e.g. "
                               "--set clean.fraction=0.2 clean.action=drop.")
@@ -131,12 +136,12 @@ class DynamicLossConfig:
     finetune_lr: float = 0.01
 
     def __post_init__(self) -> None:
-        checks = [("meta_lr", self.meta_lr > 0, "> 0"), ("hidden", self.hidden >= 1, ">= 1"),
-                  ("rank_bins", self.rank_bins >= 1, ">= 1"), ("ratio1", 0 < self.ratio1 <= 1, "in (0, 1]"),
-                  ("ratio2", 0 < self.ratio2 <= 1, "in (0, 1]"), ("warmup_epochs", self.warmup_epochs >= 0, ">= 0"),
-                  ("trust_init", 0 < self.trust_init < 1, "in (0, 1)"), ("temperature", self.temperature > 0, "> 0"),
-                  ("virtual_lr", self.virtual_lr > 0, "> 0"), ("finetune_lr", self.finetune_lr > 0, "> 0")]
-        problems = [f"{name} must be {rule} (received {getattr(self, name)})" for name, ok, rule in checks if not ok]
+        problems = _failed_checks(self, [
+            ("meta_lr", self.meta_lr > 0, "> 0"), ("hidden", self.hidden >= 1, ">= 1"),
+            ("rank_bins", self.rank_bins >= 1, ">= 1"), ("ratio1", 0 < self.ratio1 <= 1, "in (0, 1]"),
+            ("ratio2", 0 < self.ratio2 <= 1, "in (0, 1]"), ("warmup_epochs", self.warmup_epochs >= 0, ">= 0"),
+            ("trust_init", 0 < self.trust_init < 1, "in (0, 1)"), ("temperature", self.temperature > 0, "> 0"),
+            ("virtual_lr", self.virtual_lr > 0, "> 0"), ("finetune_lr", self.finetune_lr > 0, "> 0")])
         if problems:
             raise ConfigError(INVALID_DYNAMIC_LOSS.format(problems="; ".join(problems)))
 

@@ -255,7 +255,8 @@ class Trainer:
         self.val_dynamics.end_epoch()
         keep = self.method.validation_keep()
         if keep is not None:
-            logits, targets = logits[torch.as_tensor(keep)], targets[torch.as_tensor(keep)]
+            mask = torch.as_tensor(keep)
+            logits, targets = logits[mask], targets[mask]
         loss = float(torch.nn.functional.cross_entropy(logits, targets)) if len(targets) else float("nan")
         return torch.softmax(logits, dim=1).numpy(), targets.numpy(), loss
 
@@ -269,7 +270,8 @@ class Trainer:
 
         return next_val_batch
 
-    def _loader(self, dataset: LabeledView | PositionSubset, *, shuffle: bool, seed: int = 0, balanced: bool = False) -> DataLoader:
+    def _loader(self, dataset: LabeledView | PositionSubset, *, shuffle: bool, seed: int = 0,
+                balanced: bool = False) -> DataLoader:
         generator = torch.Generator().manual_seed(seed)
         sampler = None
         if balanced:

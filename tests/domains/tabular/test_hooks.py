@@ -26,7 +26,7 @@ def comparison(tmp_path_factory):
                                "model_args": {"hidden_sizes": [16, 8]},
                                "data": {"root": str(root), "bootstrap": 20, "baselines": ["logistic_regression"]}})
     out = tmp_path_factory.mktemp("runs")
-    runs, summary = run_comparison(recipe, out)
+    runs, summary, _ = run_comparison(recipe, out)
     return out, runs, summary
 
 
