@@ -39,6 +39,8 @@ KEY_HELP = {
     "scheduler": "learning-rate schedule: none, or cosine (anneal to 0 over the epochs)",
     "augment": "training-batch augmentations, e.g. [{name: jitter, p: 0.5, sigma: 0.03}] (lilaw-health list)",
     "device": "auto (CUDA if available), cpu, cuda, cuda:1, ...",
+    "threads": "PyTorch CPU threads for the run; 0 keeps PyTorch's default (OMP_NUM_THREADS or the core count). "
+               "Results can differ in the last digits between thread counts, so the shipped recipes fix 1",
     "noise.kind": "label noise: none, symmetric, asymmetric, pairflip, transition, instance, long_tailed "
                   "(new labels drawn in proportion to class frequency)",
     "noise.rate": "noise rate in [0, 1] (train and validation only; test labels stay clean)",
@@ -135,6 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LilawError as error:
         print(f"lilaw-health: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a file system refusal (disk full, permission) names its file, not a traceback
+        if error.filename is None:
+            raise
+        print(f"lilaw-health: error: cannot write or read {error.filename}: {error.strerror}. Check the disk "
+              "and the permissions of the output folder, then rerun the same command to resume.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("lilaw-health: interrupted; rerun the same command to resume from the last checkpoint.",
               file=sys.stderr)
@@ -179,7 +187,7 @@ def _compare_settings(args: argparse.Namespace) -> int:
     for name, *overrides in args.settings:
         if name in recipes:
             raise ConfigError(f"--setting {name} is given twice; give each setting its own name.")
-        recipes[name] = load_recipe(args.recipe, [*args.overrides, *overrides])
+        recipes[name] = load_recipe(args.recipe, args.overrides, setting=overrides)
     first = next(iter(recipes.values()))
     out = args.out or Path("runs") / first.name
     table = run_settings(recipes, out, methods=args.methods, seeds=args.seeds, progress=not args.quiet)

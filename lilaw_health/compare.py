@@ -32,7 +32,8 @@ from lilaw_health.core.checkpoint import atomic_write_text
 from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.methods import METHODS
 from lilaw_health.domains import get_domain
-from lilaw_health.experiment import check_same_recipe, run_experiment
+from lilaw_health.core.trainer import resolve_device
+from lilaw_health.experiment import check_output_folder, check_same_recipe, run_experiment
 from lilaw_health.recipe import Recipe
 from lilaw_health.reporting import write_comparison_report
 from lilaw_health.reporting.html import markdown_table
@@ -61,6 +62,8 @@ def run_comparison(recipe: Recipe, out_dir: str | Path, *, methods: Sequence[str
     seeds = list(seeds if seeds is not None else recipe.seeds)
     for name in methods:
         METHODS.get(name)
+    check_output_folder(out_dir)
+    resolve_device(recipe.device)
     rows, run_dirs, read_back = [], {}, 0
     jobs = [(m, s) for s in seeds for m in methods]
     for method, seed in tqdm(jobs, desc="runs", disable=not progress):

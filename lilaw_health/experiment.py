@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,7 @@ from lilaw_health.core.checkpoint import atomic_write_text
 from lilaw_health.core.data import LabeledView, TaskData, dataset_inputs, dataset_labels, dataset_sample_ids
 from lilaw_health.core.data import stratified_split
 from lilaw_health.core.difficulty import difficulty_table, write_difficulty
-from lilaw_health.core.errors import ConfigError, LilawError
+from lilaw_health.core.errors import ConfigError, InputError, LilawError
 from lilaw_health.core.losses import CLASS_WEIGHTS, PER_SAMPLE_LOSSES, PerSampleLoss, with_class_weight
 from lilaw_health.core.memory import PeakMemory
 from lilaw_health.core.methods import METHODS, MethodContext, method_loss
@@ -36,6 +39,12 @@ from lilaw_health.recipe import Recipe, recipe_from_dict
 from lilaw_health.reporting import write_run_report
 
 logger = logging.getLogger(__name__)
+
+OUT_IS_FILE = "--out {path} is a file; give a folder (it is created if missing)."
+OUT_UNDER_FILE = "--out {path} cannot be created: {file} is a file, not a folder. Choose another --out folder."
+OUT_NOT_WRITABLE = "--out {path} cannot be written: no write permission in {folder}. Choose another --out folder."
+SINGLE_CLASS = ("the training data of {dataset} holds a single class ({classes}); a classifier needs at least two. "
+                "Check the label column or file, or the recipe's data options.")
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,8 @@ def prepare_splits(data: TaskData, recipe: Recipe) -> Splits:
     features = dataset_inputs(data.train)[kept] if recipe.noise.kind == "instance" else None
     noise = inject_label_noise(clean[kept], kind=recipe.noise.kind, rate=recipe.noise.rate, n_classes=data.n_classes,
                                seed=recipe.seed, transition_matrix=recipe.noise.matrix, features=features)
-    train_pos, val_pos = stratified_split(noise.labels, fraction=recipe.val_fraction, seed=recipe.seed)
+    train_pos, val_pos = stratified_split(noise.labels, fraction=recipe.val_fraction, seed=recipe.seed,
+                                          class_names=data.class_names)
     ids = np.asarray(dataset_sample_ids(data.train), dtype=object)[kept]
     test_labels = dataset_labels(data.test, arg="test data")
 
@@ -78,26 +88,40 @@ def prepare_splits(data: TaskData, recipe: Recipe) -> Splits:
 
 
 def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = False, resume: bool = True) -> dict:
-    """Train and evaluate one recipe; returns the metrics written to ``metrics.json``."""
+    """Train and evaluate one recipe; returns the metrics written to ``metrics.json``.
+
+    Everything that can be checked (names, device, output folder, data, model, method) is
+    checked before the first file is written, so a refused run leaves no folder behind.
+    """
     out_dir = Path(out_dir)
+    check_output_folder(out_dir)
     NOISE_MODELS.get(recipe.noise.kind)
     METHODS.get(recipe.method)
+    device = resolve_device(recipe.device)
     domain = get_domain(recipe.domain)
     if resume:
         check_same_recipe(out_dir, recipe)
-    atomic_write_text(out_dir / "config.yaml", recipe.to_yaml())
-    seed_everything(recipe.seed)
-    data = domain.load_data(recipe.dataset, options=recipe.data)
-    splits = prepare_splits(data, recipe)
-    seed_everything(recipe.seed)
-    model = domain.build_model(recipe.model, data=data, options=recipe.model_args)
-    context = MethodContext(loss_fn=_loss_fn(recipe, splits, data.n_classes), n_classes=data.n_classes,
-                            lilaw=recipe.lilaw, clean=recipe.clean, dynamic_loss=recipe.dynamic_loss)
-    method = METHODS.get(recipe.method)(context)
-    trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
-                      progress=progress, augment=_augment(domain, recipe))
-    with PeakMemory(resolve_device(recipe.device)) as memory:
-        result = trainer.fit(splits.train, splits.val, resume=resume)
+    with torch_threads(recipe.threads):
+        seed_everything(recipe.seed)
+        data = domain.load_data(recipe.dataset, options=recipe.data)
+        check_two_classes(data)
+        splits = prepare_splits(data, recipe)
+        seed_everything(recipe.seed)
+        model = domain.build_model(recipe.model, data=data, options=recipe.model_args)
+        context = MethodContext(loss_fn=_loss_fn(recipe, splits, data.n_classes), n_classes=data.n_classes,
+                                lilaw=recipe.lilaw, clean=recipe.clean, dynamic_loss=recipe.dynamic_loss)
+        method = METHODS.get(recipe.method)(context)
+        trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
+                          progress=progress, augment=_augment(domain, recipe))
+        atomic_write_text(out_dir / "config.yaml", recipe.to_yaml())  # all checked: the first write
+        with PeakMemory(device) as memory:
+            result = trainer.fit(splits.train, splits.val, resume=resume)
+        return _finish(out_dir, recipe, domain, data, splits, trainer, result, memory)
+
+
+def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, splits: Splits, trainer: Trainer,
+            result: TrainResult, memory: PeakMemory) -> dict:
+    """Evaluate the trained model and write every output; ``metrics.json`` last."""
     metrics = _evaluate(trainer, splits, data, result, recipe)
     metrics.update(peak_memory_mb=memory.peak_mb, memory_measure=memory.measure)
     if domain.evaluate is not None:
@@ -111,6 +135,43 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
     return metrics
 
 
+def check_output_folder(out_dir: Path) -> None:
+    """Refuse an output folder that is a file, lies under a file, or cannot be written."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(OUT_IS_FILE.format(path=out_dir))
+    existing = next(p for p in (out_dir, *out_dir.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(OUT_UNDER_FILE.format(path=out_dir, file=existing))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(OUT_NOT_WRITABLE.format(path=out_dir, folder=existing))
+
+
+def check_two_classes(data: TaskData) -> None:
+    """A classifier needs at least two classes in its training data."""
+    present = np.unique(dataset_labels(data.train, arg="training data"))
+    if data.n_classes < 2 or len(present) < 2:
+        names = [data.class_names[int(i)] if int(i) < len(data.class_names) else str(int(i)) for i in present]
+        raise InputError(SINGLE_CLASS.format(dataset=data.name or "the dataset", classes=names))
+
+
+def is_run_folder(out_dir: Path) -> bool:
+    """A folder holds a run once an epoch has finished (``checkpoints/last.pt``) or the run is done."""
+    return (out_dir / "checkpoints" / "last.pt").exists() or (out_dir / "metrics.json").exists()
+
+
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """PyTorch's intra-op thread count for a block (0 keeps the current one); results can
+    differ in the last digits between thread counts, so recipes whose numbers are published fix it."""
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def check_same_recipe(out_dir: Path, recipe: Recipe) -> None:
     """Refuse to reuse a folder written by another recipe (its checkpoint or results would be reused).
 
@@ -118,7 +179,7 @@ def check_same_recipe(out_dir: Path, recipe: Recipe) -> None:
     their defaults and do not count as a difference.
     """
     previous = out_dir / "config.yaml"
-    if not previous.exists():
+    if not previous.exists() or not is_run_folder(out_dir):
         return
     try:
         same = recipe_from_dict(yaml.safe_load(previous.read_text(encoding="utf-8")), source=str(previous)) == recipe

@@ -15,13 +15,28 @@ from typing import Any
 
 import yaml
 
-from lilaw_health.core.errors import FILE_MISSING, ConfigError, InputError, unknown_name
+from lilaw_health.core.errors import FILE_MISSING, ConfigError, InputError, LilawError, unknown_name
 from lilaw_health.core.lilaw import LiLAWConfig
 from lilaw_health.core.losses import CLASS_WEIGHTS as CLASS_WEIGHT_FUNCTIONS
 from lilaw_health.core.methods import CleanConfig, DynamicLossConfig
 from lilaw_health.core.trainer import TrainConfig
 
 FREE_SECTIONS = ("data", "model_args")
+COMMAND_LINE = "the command line (--set)"
+NOISE_RATE_WITHOUT_KIND = (
+    "noise.rate={rate} has no effect with noise.kind=none (no noise would be injected). Choose a noise model, "
+    "e.g. noise.kind=symmetric, or set noise.rate=0."
+)
+NOT_A_MAPPING = ("{source} must hold a mapping of recipe keys at its top level (e.g. `epochs: 3`); it holds "
+                 "{received}. See lilaw-health run --help for the keys.")
+EMPTY_RECIPE = ("recipe file {path} is empty. Give at least `base: <recipe>` (lilaw-health list) or the keys "
+                "to set (lilaw-health run --help lists them).")
+NOT_TEXT = "recipe file {path} is not UTF-8 text ({reason}). Save it as a UTF-8 YAML file."
+BASE_MISSING = ("recipe {path} names 'base: {base}', which is neither a file beside it ({beside}) nor a "
+                "registered recipe ({valid}).")
+OVERRIDE_TWICE = ("--set {key} is given twice ({first!r}, then {second!r}); give each key once.")
+OVERRIDE_CONFLICT = ("--set sets {key} as a value and {key}.{child} inside it; a key is either a value or a "
+                     "section. Keep one of them.")
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,12 @@ class NoiseSettings:
     kind: str = "none"
     rate: float = 0.0
     matrix: list[list[float]] | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rate <= 1:
+            raise ConfigError(f"noise.rate must be in [0, 1]; received {self.rate}. E.g. noise.rate=0.4.")
+        if self.kind == "none" and self.rate:
+            raise ConfigError(NOISE_RATE_WITHOUT_KIND.format(rate=self.rate))
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,7 @@ class Recipe:
     sampler: str = "uniform"
     scheduler: str = "none"
     device: str = "auto"
+    threads: int = 0
     augment: list[dict[str, Any]] = field(default_factory=list)
     noise: NoiseSettings = field(default_factory=NoiseSettings)
     lilaw: LiLAWConfig = field(default_factory=LiLAWConfig)
@@ -106,13 +128,9 @@ def valid_keys() -> list[str]:
 
 def recipe_from_dict(raw: dict[str, Any], *, source: str = "recipe") -> Recipe:
     """Build a :class:`Recipe`; unknown keys raise an error listing the valid ones."""
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source} must be a mapping of recipe keys; received {type(raw).__name__}.")
-    top = {f.name for f in fields(Recipe)}
+    check_keys(raw, source=source)
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
-        if key not in top:
-            raise unknown_name("recipe key", key, valid_keys(), f"(in {source})")
         if key in SECTIONS:
             kwargs[key] = _section(key, value, source)
         elif key == "augment":
@@ -120,12 +138,57 @@ def recipe_from_dict(raw: dict[str, Any], *, source: str = "recipe") -> Recipe:
         elif key in ("methods", "seeds"):
             kwargs[key] = tuple(value) if isinstance(value, (list, tuple)) else (value,)
         else:
-            kwargs[key] = _checked(key, value, Recipe, source)
-    recipe = Recipe(**kwargs)
+            kwargs[key] = _as_annotated(Recipe, key, value)
+    if kwargs.get("threads", 0) < 0:
+        raise ConfigError(f"{source}: threads must be >= 0 (0 = PyTorch's default); received {kwargs['threads']}.")
+    try:
+        recipe = Recipe(**kwargs)
+        recipe.train_config()  # the training settings' own checks (lr > 0, known monitor, ...)
+    except LilawError as error:
+        raise type(error)(f"{source}: {error}") from None
     if recipe.class_weight not in CLASS_WEIGHTS:
         raise ConfigError(f"{source}: class_weight must be one of {', '.join(CLASS_WEIGHTS)}; "
                           f"received {recipe.class_weight!r}.")
     return recipe
+
+
+def check_keys(raw: Any, *, source: str) -> None:
+    """Check key names and scalar value types of a (partial) recipe mapping, without building it:
+    overrides are checked alone so that their errors name the command line, not the recipe file."""
+    if not isinstance(raw, dict):
+        raise ConfigError(NOT_A_MAPPING.format(source=source, received=_describe(raw)))
+    top = {f.name for f in fields(Recipe)}
+    for key, value in raw.items():
+        if key not in top:
+            raise unknown_name("recipe key", key, valid_keys(), f"(in {source})")
+        if key in SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: '{key}' must be a mapping; received {value!r}.")
+            for inner, item in value.items():
+                if inner not in {f.name for f in fields(SECTIONS[key])}:
+                    raise unknown_name("recipe key", f"{key}.{inner}", valid_keys(), f"(in {source})")
+                _checked(f"{key}.{inner}", item, SECTIONS[key], source)
+        elif key in FREE_SECTIONS and not isinstance(value, dict):
+            raise ConfigError(f"{source}: '{key}' must be a mapping; received {value!r}.")
+        elif key in ("methods", "seeds"):
+            _check_list(key, value, source)
+        elif key != "augment" and key not in FREE_SECTIONS:
+            _checked(key, value, Recipe, source)
+
+
+def _check_list(key: str, value: Any, source: str) -> None:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    kind, example = (str, "[erm, lilaw]") if key == "methods" else (int, "[0, 1, 2]")
+    bad = [item for item in items if not isinstance(item, kind) or isinstance(item, bool)]
+    if bad or not items:
+        raise ConfigError(f"{source}: {key} must be a non-empty list of {kind.__name__}s, e.g. {example}; "
+                          f"received {value!r}.")
+
+
+def _describe(value: Any) -> str:
+    """A YAML value's kind, as a recipe author would call it, and its start."""
+    kinds = {list: "a list", str: "text", bool: "a boolean", int: "a number", float: "a number"}
+    return f"{kinds.get(type(value), type(value).__name__)} ({str(value)[:60]})"
 
 
 CLASS_WEIGHTS = ("none", *CLASS_WEIGHT_FUNCTIONS.names())
@@ -138,21 +201,22 @@ def _augment_list(value: Any, source: str) -> list[dict[str, Any]]:
     return value
 
 
-def _section(name: str, value: Any, source: str) -> Any:
+def _section(name: str, value: dict[str, Any], source: str) -> Any:
+    """A section's dataclass from its (already key- and type-checked) mapping."""
     cls = SECTIONS[name]
-    if not isinstance(value, dict):
-        raise ConfigError(f"{source}: '{name}' must be a mapping; received {value!r}.")
-    allowed = {f.name for f in fields(cls)}
-    for key in value:
-        if key not in allowed:
-            raise unknown_name("recipe key", f"{name}.{key}", valid_keys(), f"(in {source})")
-    return cls(**{key: _checked(f"{name}.{key}", v, cls, source) for key, v in value.items()})
+    return cls(**{key: _as_annotated(cls, key, v) for key, v in value.items()})
+
+
+def _as_annotated(cls: type, key: str, value: Any) -> Any:
+    """An int given for a float field becomes a float (YAML reads ``lr: 1`` as an int)."""
+    annotation = next(str(f.type) for f in fields(cls) if f.name == key)
+    return float(value) if annotation == "float" else value
 
 
 _SCALAR_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
 
 
-def _checked(key: str, value: Any, cls: type, source: str) -> Any:
+def _checked(key: str, value: Any, cls: type, source: str) -> None:
     """Reject a value of the wrong scalar type (YAML ``epochs: ten`` would fail far away)."""
     annotation = {f.name: f.type for f in fields(cls)}[key.rpartition(".")[2]]
     expected = _SCALAR_TYPES.get(str(annotation))
@@ -160,22 +224,42 @@ def _checked(key: str, value: Any, cls: type, source: str) -> Any:
     if expected and (not isinstance(value, expected) or wrong_bool):
         raise ConfigError(f"{source}: {key} must be {annotation}; received {value!r} "
                           f"({type(value).__name__}). Example: --set {key}=<{annotation}>.")
-    return float(value) if str(annotation) == "float" else value
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """``["epochs=3", "noise.rate=0.4"]`` -> nested dict; values parsed as YAML scalars."""
+    """``["epochs=3", "noise.rate=0.4"]`` -> nested dict; values parsed as YAML scalars.
+
+    A key given twice, or given both as a value and as a section, is refused: the command
+    line must say one thing.
+    """
     nested: dict[str, Any] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
-        if not sep or not key:
+        key = key.strip()
+        if not sep or not key or "" in key.split("."):
             raise ConfigError(f"override {pair!r} must look like key=value (e.g. epochs=3 or noise.rate=0.4).")
-        target = nested
-        *parents, leaf = key.strip().split(".")
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[leaf] = yaml.safe_load(text)
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"override {pair!r}: the value is not valid YAML ({str(error).splitlines()[0]}). "
+                              f"Quote it, e.g. --set '{key}=\"{text}\"'.") from None
+        _set_dotted(nested, key, value)
     return nested
+
+
+def _set_dotted(nested: dict[str, Any], key: str, value: Any) -> None:
+    target = nested
+    *parents, leaf = key.split(".")
+    for depth, parent in enumerate(parents):
+        target = target.setdefault(parent, {})
+        if not isinstance(target, dict):
+            raise ConfigError(OVERRIDE_CONFLICT.format(key=".".join(parents[: depth + 1]), child=parents[depth + 1]
+                                                       if depth + 1 < len(parents) else leaf))
+    if leaf in target:
+        if isinstance(target[leaf], dict):
+            raise ConfigError(OVERRIDE_CONFLICT.format(key=key, child=next(iter(target[leaf]))))
+        raise ConfigError(OVERRIDE_TWICE.format(key=key, first=target[leaf], second=value))
+    target[leaf] = value
 
 
 def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -192,8 +276,11 @@ def builtin_recipes() -> dict[str, Path]:
     return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml")}
 
 
-def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe:
-    """Load a recipe by registered name or YAML path, then apply ``key=value`` overrides."""
+def load_recipe(name_or_path: str, overrides: list[str] | None = None, *,
+                setting: list[str] | None = None) -> Recipe:
+    """Load a recipe by registered name or YAML path, then apply ``key=value`` overrides, then a
+    named setting's overrides (which may override those). Errors in the overrides name the
+    command line, not the recipe file."""
     path = Path(name_or_path)
     if not path.suffix:
         recipes = builtin_recipes()
@@ -201,22 +288,53 @@ def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe
             raise unknown_name("recipe", name_or_path, list(recipes), "Or pass the path of a YAML file.")
         path = recipes[name_or_path]
     raw = _read_with_bases(path, seen=())
-    return recipe_from_dict(merge(raw, parse_overrides(overrides or [])), source=str(path))
+    recipe_from_dict(raw, source=f"recipe {path}")
+    layers = [(parse_overrides(overrides or []), COMMAND_LINE), (parse_overrides(setting or []), "--setting")]
+    for layer, source in layers:
+        check_keys(layer, source=source)
+        raw = merge(raw, layer)
+    given = " ".join([*(overrides or []), *(setting or [])])
+    return recipe_from_dict(raw, source=f"recipe {path} with {given}" if given else f"recipe {path}")
 
 
 def _read_with_bases(path: Path, *, seen: tuple[Path, ...]) -> dict[str, Any]:
-    """A recipe's mapping, merged over the recipe named by its ``base`` key (recursively)."""
+    """A recipe's mapping, merged over the recipe named by its ``base`` key (recursively): a
+    file beside it, else a registered recipe."""
+    raw = _read_mapping(path)
+    if "base" not in raw:
+        return raw
+    base = str(raw.pop("base"))
+    base_path = _base_path(path, base)
+    if base_path.resolve() in seen or base_path.resolve() == path.resolve():
+        raise ConfigError(f"recipe {path} inherits from itself through 'base: {base}'.")
+    return merge(_read_with_bases(base_path, seen=(*seen, path.resolve())), raw)
+
+
+def _base_path(path: Path, base: str) -> Path:
+    beside = path.parent / (base if base.endswith(".yaml") else f"{base}.yaml")
+    if beside.is_file():
+        return beside
+    recipes = builtin_recipes()
+    if base in recipes:
+        return recipes[base]
+    raise ConfigError(BASE_MISSING.format(path=path, base=base, beside=beside, valid=", ".join(sorted(recipes))))
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    """One recipe file's top-level mapping, with errors that name the file."""
     if not path.is_file():
         raise InputError(FILE_MISSING.format(what="recipe file", path=path,
                                              fix="Check the path, or use a registered name (lilaw-health list)."))
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(NOT_TEXT.format(path=path, reason=f"byte {error.start} cannot be decoded")) from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise ConfigError(f"recipe file {path} is not valid YAML: {error}") from None
-    if not isinstance(raw, dict) or "base" not in raw:
-        return raw
-    base = raw.pop("base")
-    base_path = path.parent / f"{base}.yaml" if not str(base).endswith(".yaml") else path.parent / base
-    if base_path.resolve() in seen:
-        raise ConfigError(f"recipe {path} inherits from itself through 'base: {base}'.")
-    return merge(_read_with_bases(base_path, seen=(*seen, path.resolve())), raw)
+    if raw is None:
+        raise ConfigError(EMPTY_RECIPE.format(path=path))
+    if not isinstance(raw, dict):
+        raise ConfigError(NOT_A_MAPPING.format(source=f"recipe file {path}", received=_describe(raw)))
+    return raw

@@ -131,11 +131,13 @@ def dataset_inputs(dataset: Dataset) -> np.ndarray:
     return np.stack([np.asarray(dataset[i][0], dtype=np.float32).reshape(-1) for i in range(len(dataset))])  # type: ignore[arg-type]
 
 
-def stratified_split(labels: np.ndarray, *, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(labels: np.ndarray, *, fraction: float, seed: int,
+                     class_names: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Seeded stratified split into (train_indices, val_indices).
 
     Every class puts ``round(fraction * n_class)`` samples in validation, at least one and
-    at most ``n_class - 1``, so both sides see every class.
+    at most ``n_class - 1``, so both sides see every class. ``class_names`` (by class id)
+    lets errors name classes as the data file does.
 
     Raises
     ------
@@ -149,7 +151,9 @@ def stratified_split(labels: np.ndarray, *, fraction: float, seed: int) -> tuple
     classes, counts = np.unique(labels, return_counts=True)
     lonely = classes[counts < 2]
     if lonely.size:
-        raise InputError(f"the validation split would miss class(es) {lonely.tolist()}: each has a single "
+        named = [class_names[int(c)] if class_names is not None and int(c) < len(class_names) else int(c)
+                 for c in lonely]
+        raise InputError(f"the validation split would miss class(es) {named}: each has a single "
                          "training sample, and both train and validation need one. Drop or merge those "
                          "classes, or add samples.")
     rng = np.random.default_rng(seed)

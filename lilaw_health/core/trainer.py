@@ -67,6 +67,10 @@ class TrainConfig:
                               f"batch_size={self.batch_size}.")
         if self.patience < 0:
             raise ConfigError(f"patience must be >= 0 (0 disables early stopping); received {self.patience}.")
+        if not (self.lr >= 0 and self.weight_decay >= 0):
+            raise ConfigError(f"lr and weight_decay must be >= 0; received lr={self.lr}, "
+                              f"weight_decay={self.weight_decay}. E.g. lr=0.001 weight_decay=0.")
+        _parse_device(self.device)
         MONITORS.get(self.monitor)
 
 
@@ -85,11 +89,31 @@ class TrainResult:
     val_dynamics: TrainingDynamics | None = None
 
 
+CUDA_UNAVAILABLE = ("device={name}: CUDA is not available here ({why}). Train on the CPU with device=cpu, or "
+                    "device=auto to use a GPU only when there is one.")
+
+
+def _parse_device(name: str) -> torch.device:
+    try:
+        return torch.device("cpu" if name == "auto" else name)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device must be auto, cpu, cuda or cuda:<index>; received {name!r}.") from None
+
+
 def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when available, else the CPU."""
+    """``auto`` picks CUDA when available, else the CPU; an unavailable CUDA device is refused."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    device = _parse_device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "this PyTorch has no CUDA support" if torch.version.cuda is None else "no GPU is visible"
+            raise ConfigError(CUDA_UNAVAILABLE.format(name=name, why=why))
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(CUDA_UNAVAILABLE.format(name=name, why=f"only {torch.cuda.device_count()} GPU(s)"))
+    elif device.type != "cpu":
+        raise ConfigError(f"device must be auto, cpu, cuda or cuda:<index>; received {name!r}.")
+    return device
 
 
 class Trainer:
@@ -125,7 +149,7 @@ class Trainer:
         cfg = self.config
         self.model.to(self.device)
         self.method.to(self.device)
-        self._initial_weights = self._load_or_save_initial_weights()
+        self._initial_weights = self._load_or_save_initial_weights(resume=resume)
         optimizer = self._optimizer()
         scheduler = self._scheduler(optimizer, cfg.epochs)
         state = self._initial_state()
@@ -224,10 +248,11 @@ class Trainer:
             return None
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
 
-    def _load_or_save_initial_weights(self) -> dict[str, Tensor]:
+    def _load_or_save_initial_weights(self, *, resume: bool) -> dict[str, Tensor]:
         """The weights before training, kept so a method can ask for a restart (and resume after one)."""
         path = self.checkpoint_dir / "initial.pt" if self.checkpoint_dir else None
-        if path is not None and path.exists():
+        resuming = resume and path is not None and (path.parent / "last.pt").exists()
+        if resuming and path is not None and path.exists():  # without last.pt no epoch ran: start afresh
             return load_checkpoint(path)["model"]
         weights = copy.deepcopy(self.model.state_dict())
         if path is not None:

@@ -17,6 +17,7 @@ from lilaw_health.core import (
     TrainConfig,
     Trainer,
 )
+from lilaw_health.core.checkpoint import load_checkpoint
 from lilaw_health.core.errors import ConfigError, UnknownNameError
 from lilaw_health.core.losses import cross_entropy
 from lilaw_health.core.methods import LiLAWMethod
@@ -105,7 +106,7 @@ def test_early_stopping_and_best_weights_restored(tmp_path):
     trainer = Trainer(_model(), _method("erm"), config=config, checkpoint_dir=tmp_path)
     result = trainer.fit(train, val)
     assert result.stopped_early and result.epochs_run == 3 and result.best_epoch == 0
-    best = torch.load(tmp_path / "best.pt", weights_only=False)["model"]
+    best = load_checkpoint(tmp_path / "best.pt")["model"]
     for key, tensor in trainer.model.state_dict().items():
         assert torch.equal(tensor, best[key])
     again = Trainer(_model(), _method("erm"), config=config, checkpoint_dir=tmp_path).fit(train, val)
