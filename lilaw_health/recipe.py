@@ -129,21 +129,9 @@ def valid_keys() -> list[str]:
 def recipe_from_dict(raw: dict[str, Any], *, source: str = "recipe") -> Recipe:
     """Build a :class:`Recipe`; unknown keys raise an error listing the valid ones."""
     check_keys(raw, source=source)
-    kwargs: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key in SECTIONS:
-            kwargs[key] = _section(key, value, source)
-        elif key == "augment":
-            kwargs[key] = _augment_list(value, source)
-        elif key in ("methods", "seeds"):
-            kwargs[key] = tuple(value) if isinstance(value, (list, tuple)) else (value,)
-        else:
-            kwargs[key] = _as_annotated(Recipe, key, value)
-    if kwargs.get("threads", 0) < 0:
-        raise ConfigError(f"{source}: threads must be >= 0 (0 = PyTorch's default); received {kwargs['threads']}.")
     try:
-        recipe = Recipe(**kwargs)
-        recipe.train_config()  # the training settings' own checks (lr > 0, known monitor, ...)
+        recipe = Recipe(**{key: _typed_value(key, value) for key, value in raw.items()})
+        recipe.train_config()  # the training settings' own checks (lr >= 0, known monitor, ...)
     except LilawError as error:
         raise type(error)(f"{source}: {error}") from None
     if recipe.class_weight not in CLASS_WEIGHTS:
@@ -172,8 +160,12 @@ def check_keys(raw: Any, *, source: str) -> None:
             raise ConfigError(f"{source}: '{key}' must be a mapping; received {value!r}.")
         elif key in ("methods", "seeds"):
             _check_list(key, value, source)
-        elif key != "augment" and key not in FREE_SECTIONS:
+        elif key == "augment":
+            _augment_list(value, source)
+        elif key not in FREE_SECTIONS:
             _checked(key, value, Recipe, source)
+    if raw.get("threads", 0) < 0:
+        raise ConfigError(f"{source}: threads must be >= 0 (0 = PyTorch's default); received {raw['threads']}.")
 
 
 def _check_list(key: str, value: Any, source: str) -> None:
@@ -194,6 +186,15 @@ def _describe(value: Any) -> str:
 CLASS_WEIGHTS = ("none", *CLASS_WEIGHT_FUNCTIONS.names())
 
 
+def _typed_value(key: str, value: Any) -> Any:
+    """A recipe value in its field's type: sections as their dataclasses, lists as tuples."""
+    if key in SECTIONS:
+        return _section(key, value)
+    if key in ("methods", "seeds"):
+        return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    return value if key == "augment" else _as_annotated(Recipe, key, value)
+
+
 def _augment_list(value: Any, source: str) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(v, dict) and "name" in v for v in value):
         raise ConfigError(f"{source}: augment must be a list of mappings with a name, e.g. "
@@ -201,7 +202,7 @@ def _augment_list(value: Any, source: str) -> list[dict[str, Any]]:
     return value
 
 
-def _section(name: str, value: dict[str, Any], source: str) -> Any:
+def _section(name: str, value: dict[str, Any]) -> Any:
     """A section's dataclass from its (already key- and type-checked) mapping."""
     cls = SECTIONS[name]
     return cls(**{key: _as_annotated(cls, key, v) for key, v in value.items()})
@@ -218,9 +219,13 @@ _SCALAR_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (b
 
 def _checked(key: str, value: Any, cls: type, source: str) -> None:
     """Reject a value of the wrong scalar type (YAML ``epochs: ten`` would fail far away)."""
-    annotation = {f.name: f.type for f in fields(cls)}[key.rpartition(".")[2]]
-    expected = _SCALAR_TYPES.get(str(annotation))
-    wrong_bool = isinstance(value, bool) and str(annotation) in ("int", "float")
+    annotation = str({f.name: f.type for f in fields(cls)}[key.rpartition(".")[2]])
+    if annotation.endswith(" | None"):
+        if value is None:
+            return
+        annotation = annotation.removesuffix(" | None")
+    expected = _SCALAR_TYPES.get(annotation)
+    wrong_bool = isinstance(value, bool) and annotation in ("int", "float")
     if expected and (not isinstance(value, expected) or wrong_bool):
         raise ConfigError(f"{source}: {key} must be {annotation}; received {value!r} "
                           f"({type(value).__name__}). Example: --set {key}=<{annotation}>.")
@@ -293,8 +298,8 @@ def load_recipe(name_or_path: str, overrides: list[str] | None = None, *,
     for layer, source in layers:
         check_keys(layer, source=source)
         raw = merge(raw, layer)
-    given = " ".join([*(overrides or []), *(setting or [])])
-    return recipe_from_dict(raw, source=f"recipe {path} with {given}" if given else f"recipe {path}")
+    given = [f"{flag} {' '.join(pairs)}" for flag, pairs in (("--set", overrides), ("--setting", setting)) if pairs]
+    return recipe_from_dict(raw, source=" with ".join([f"recipe {path}", *given]))
 
 
 def _read_with_bases(path: Path, *, seen: tuple[Path, ...]) -> dict[str, Any]:

@@ -139,7 +139,7 @@ def test_errors_in_overrides_name_the_command_line_not_the_recipe_file():
         load_recipe("ecg5000_noisy", ["epochs=ten"])
     with pytest.raises(UnknownNameError, match=r"unknown recipe key 'lr_rate'.*\(in the command line \(--set\)\)"):
         load_recipe("ecg5000_noisy", ["lr_rate=1"])
-    with pytest.raises(ConfigError, match=r"^recipe .*ecg5000_noisy.yaml with lr=-1: lr and weight_decay must be >= 0"):
+    with pytest.raises(ConfigError, match=r"^recipe .*ecg5000_noisy.yaml with --set lr=-1: lr and weight_decay must be >= 0"):
         load_recipe("ecg5000_noisy", ["lr=-1"])
 
 
