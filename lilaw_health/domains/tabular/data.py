@@ -13,8 +13,14 @@ encoded with ``handle_unknown='ignore'`` (a test-only category becomes all zeros
 ``audit`` (its settings), ``absent_test_groups``, plus ``feature_names``, ``preprocessor``
 (the fitted transformer), ``counts`` and ``dropped_rows``.
 
+``data.positive_label`` and the ``data.reference`` groups are matched to the data as the
+user wrote them, YAML booleans and numbers included (:mod:`.labels`); ``positive_label``,
+the class names and the audit's references are then the file's own spelling ("yes", not True).
+
 Everything that can be checked before training is checked here, so that a bad target,
-column or reference group fails in seconds rather than after training.
+column or reference group fails in seconds rather than after training: a target of one
+class, too few rows to split, a training split left with one class, huge numbers that
+standardisation cannot handle.
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ from lilaw_health.core.data import ArrayDataset, TaskData
 from lilaw_health.core.errors import FILE_MISSING, InputError
 from lilaw_health.data_cards import card_names, load_card
 from lilaw_health.domains.tabular import adult
+from lilaw_health.domains.tabular.labels import boolean_note, example, listing, spellings
 from lilaw_health.domains.tabular.options import TabularOptions
-from lilaw_health.domains.tabular.preprocess import (FEATURE_MISSING, build_preprocessor, feature_columns, model_frame,
+from lilaw_health.domains.tabular.preprocess import (build_preprocessor, column_missing, feature_columns, model_frame,
                                                      sensitive_frame)
 from lilaw_health.domains.tabular.tables import read_table
 
@@ -44,19 +51,42 @@ LOGGER = logging.getLogger(__name__)
 TARGET_NOT_BINARY = ("{path}: target column {column!r} has {count} distinct value(s) {values}; a binary target is "
                      "needed. Map it to two values, or set data.one_vs_rest=true to treat every value other than "
                      "data.positive_label as negative.")
-POSITIVE_ABSENT = ("{path}: data.positive_label {label!r} never occurs in target column {column!r} (values {values}). "
-                   "Set data.positive_label to one of them.")
+ONE_CLASS = ("{path}: target column {column!r} holds one value only, {value!r} (all {count} rows); a classifier needs "
+             "two classes. Check that data.target names the label column and that the file is not filtered to one "
+             "outcome.")
+POSITIVE_ABSENT = ("{path}: data.positive_label {label!r}{note} never occurs in target column {column!r}; its values "
+                   "are {values}. Set data.positive_label to one of them, quoted so that YAML keeps it as text: "
+                   "--set 'data.positive_label=\"{example}\"' (in a recipe: positive_label: \"{example}\").")
+LABEL_SPELLINGS = ("{path}: data.positive_label {label!r}{note} matches {count} different spellings in target column "
+                   "{column!r}: {spellings}; one value must mean one class. Write the label the same way on every "
+                   "row of the file.")
 TARGET_HAS_MISSING = ("{path}: target column {column!r} is empty on {count} row(s), first data row {row}. "
                       "Remove those rows or fill in their label.")
+TRAIN_ONE_CLASS = ("{path}: the training rows hold only {value!r} in target column {column!r} ({count} rows); a "
+                   "classifier needs both classes in training. {fix}")
+SPLIT_TOO_SMALL = ("{path}: {count} rows ({counts} in target column {column!r}) are too few for a stratified test "
+                   "split with data.test_size={test_size}: each class needs at least 2 rows, and each side of the "
+                   "split at least 2. Add rows, change data.test_size, or give a separate test file with "
+                   "data.test_path.")
+EMPTY_AFTER_DROP = ("{path}: data.missing=drop removed all {count} {part} rows (each misses a feature value; most gaps "
+                    "in {columns}). Use data.missing=category, or exclude those columns with data.exclude.")
 ALL_MISSING = ("{path}: column {column!r} is missing in every training row. Exclude it with "
                "data.exclude=[{column}], or fix the file.")
 MISSING_REFUSED = ("{path}: column {column!r} has {count} missing value(s), first data row {row}, and "
                    "data.missing=error. Use data.missing=category (own category; median plus indicator for "
                    "numbers) or data.missing=drop, or fill the values.")
+NOT_FINITE_FEATURE = ("{path}: feature {feature!r} is not finite after standardisation (column {column!r} reaches "
+                      "{value:g}, too large for float32 arithmetic). Rescale that column (other units, or a log), or "
+                      "exclude it with data.exclude=[{column}].")
 REFERENCE_UNKNOWN = ("data.reference names feature {feature!r}, which is not audited (data.sensitive is {sensitive}). "
                      "Add it to data.sensitive or remove it from data.reference.")
-REFERENCE_ABSENT = ("reference group {group!r} of sensitive feature {feature!r} is absent from the test set (test "
-                    "groups: {groups}). Pick another with data.reference.{feature}=<group>.")
+REFERENCE_ABSENT = ("{path}: reference group {group!r}{note} of sensitive feature {feature!r} is absent from the test "
+                    "rows (test groups: {groups}). Pick one of them, quoted so that YAML keeps it as text: "
+                    "--set 'data.reference.{feature}=\"{example}\"'.")
+REFERENCE_SPELLINGS = ("{path}: reference group {group!r}{note} of sensitive feature {feature!r} matches {count} "
+                       "different test groups {spellings}. Write the group the same way on every row, or quote the "
+                       "exact text: --set 'data.reference.{feature}=\"{first}\"'.")
+PACKAGE_FIX = "Install it (pip install {package}), or remove data.package to read data.path as it is."
 CARD_UNKNOWN = "Valid card names: {names}; or leave data.card unset."
 
 
@@ -85,17 +115,19 @@ def load_data(dataset: str = "adult", *, options: Mapping[str, Any] | None = Non
     """Load ``adult`` or ``csv`` data, preprocessed on the training rows; see the module docstring."""
     opts = TabularOptions.for_dataset(dataset, options)
     raw = _adult(opts) if dataset == "adult" else _csv(opts)
-    classes = _target_classes([raw.train, raw.test], raw.target, raw.positive, opts.one_vs_rest)
+    classes, _ = _target_classes([raw.train, raw.test], raw.target, raw.positive, opts.one_vs_rest)
     raw, dropped = _apply_missing_policy(raw, opts.missing)
-    sensitive = {name: sensitive_frame(part.frame, opts.sensitive, bins=opts.bins, source=part.source)
+    _check_split_classes(raw, dropped)
+    sensitive = {name: sensitive_frame(part.frame, opts.sensitive, bins=opts.bins, source=part.source, rows=part.rows)
                  for name, part in (("train", raw.train), ("test", raw.test))}
-    absent = _check_groups(sensitive["train"], sensitive["test"], opts.reference)
+    reference, absent = _check_groups(sensitive["train"], sensitive["test"], opts.reference, source=raw.test.source)
     preprocessor = build_preprocessor(raw.categorical, raw.numeric)
-    train_x = preprocessor.fit_transform(_features(raw, raw.train))
-    test_x = preprocessor.transform(_features(raw, raw.test))
+    with np.errstate(over="ignore", invalid="ignore"):  # huge numbers: refused by _finite, naming the column
+        train_x = _finite(preprocessor.fit_transform(_features(raw, raw.train)), preprocessor, raw.train)
+        test_x = _finite(preprocessor.transform(_features(raw, raw.test)), preprocessor, raw.test)
     negative = f"not {raw.positive}" if len(classes) > 2 else next(c for c in classes if c != raw.positive)
     extras = {"sensitive_train": sensitive["train"], "sensitive_test": sensitive["test"],
-              "audit": _audit_settings(opts), "absent_test_groups": absent,
+              "audit": _audit_settings(opts, reference), "absent_test_groups": absent,
               "feature_names": [str(n) for n in preprocessor.get_feature_names_out()], "preprocessor": preprocessor,
               "positive_label": raw.positive, "protocol": opts.protocol, "dropped_rows": dropped,
               "counts": {"train": len(raw.train.ids), "test": len(raw.test.ids)}}
@@ -107,6 +139,20 @@ def load_data(dataset: str = "adult", *, options: Mapping[str, Any] | None = Non
 
 def _features(raw: RawTask, split: Split) -> pd.DataFrame:
     return model_frame(split.frame, raw.categorical, raw.numeric, source=split.source, rows=split.rows)
+
+
+def _finite(matrix: np.ndarray, preprocessor: Any, split: Split) -> np.ndarray:
+    """``matrix``, refused (naming the column) if a huge number made it non-finite in float32, the
+    dtype of the task's inputs."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    bad = ~np.isfinite(matrix.astype(np.float32)).all(axis=0)
+    if bad.any():
+        feature = str(preprocessor.get_feature_names_out()[int(np.flatnonzero(bad)[0])])
+        column = feature.removeprefix("numeric__").removeprefix("missingindicator_")
+        values = pd.to_numeric(split.frame[column], errors="coerce").abs() if column in split.frame else pd.Series()
+        raise InputError(NOT_FINITE_FEATURE.format(path=split.source, feature=feature, column=column,
+                                                   value=float(values.max()) if len(values) else float("nan")))
+    return matrix
 
 
 def _labels(raw: RawTask, split: Split) -> np.ndarray:
@@ -121,6 +167,9 @@ def _split(frame: pd.DataFrame, rows: np.ndarray, path: Path) -> Split:
 
 def _adult(opts: TabularOptions) -> RawTask:
     folder = adult.adult_folder(opts.root)
+    for column in opts.exclude:
+        if column not in adult.COLUMNS:
+            raise InputError(column_missing(folder, "data.exclude", column, adult.COLUMNS))
     frames = [adult.read_adult(folder / name, na_values=opts.na_values) for name in adult.FILES]
     splits = [_split(frame.drop(columns="line"), frame["line"].to_numpy(), folder / name)
               for name, frame in zip(adult.FILES, frames)]
@@ -138,8 +187,8 @@ def _csv(opts: TabularOptions) -> RawTask:
     assert opts.target is not None  # for_dataset requires it for csv
     for split in splits:
         _require(split, opts.target, "data.target")
-    positive = str(opts.positive_label)
-    _target_classes(splits, opts.target, positive, opts.one_vs_rest)  # before splitting: clearer errors
+    # before splitting, for clearer errors; the label as the file spells it
+    _, positive = _target_classes(splits, opts.target, opts.positive_label, opts.one_vs_rest)
     if len(splits) == 1:
         splits = _stratified(splits[0], opts.target, positive, opts)
     categorical, numeric = feature_columns(splits[0].frame, target=opts.target, options=opts, source=splits[0].source)
@@ -153,16 +202,18 @@ def _csv(opts: TabularOptions) -> RawTask:
 def _resolve(path: str, package: str | None) -> Path:
     if package is None:
         return Path(path)
-    spec = importlib.util.find_spec(package)
+    try:  # a dotted name imports its parents, which may fail
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError, TypeError):
+        spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise InputError(FILE_MISSING.format(what="package", path=package, fix=f"Install it: pip install {package}"))
+        raise InputError(FILE_MISSING.format(what="package", path=package, fix=PACKAGE_FIX.format(package=package)))
     return Path(list(spec.submodule_search_locations)[0]) / path
 
 
 def _require(split: Split, column: str, option: str) -> None:
     if column not in split.frame.columns:
-        raise InputError(FEATURE_MISSING.format(path=split.source, option=option, column=column,
-                                               columns=[str(c) for c in split.frame.columns]))
+        raise InputError(column_missing(split.source, option, column, split.frame.columns))
 
 
 def _pooled(splits: Sequence[Split]) -> Split:
@@ -173,9 +224,20 @@ def _pooled(splits: Sequence[Split]) -> Split:
 def _stratified(pooled: Split, target: str, positive: str, opts: TabularOptions) -> list[Split]:
     """A seeded split stratified by the binary label (rows kept in file order on each side)."""
     strata = (_text(pooled.frame[target]) == positive).to_numpy()
+    _check_splittable(pooled, strata, target, positive, opts.test_size)
     train, test = train_test_split(np.arange(len(pooled.ids)), test_size=opts.test_size, stratify=strata,
                                    random_state=opts.split_seed)
     return [_take(pooled, np.sort(train)), _take(pooled, np.sort(test))]
+
+
+def _check_splittable(pooled: Split, strata: np.ndarray, target: str, positive: str, test_size: float) -> None:
+    """Refuse what scikit-learn's stratified split would refuse, in the file's terms."""
+    n, n_positive = len(strata), int(strata.sum())
+    n_test = int(np.ceil(test_size * n))
+    if min(n_positive, n - n_positive) < 2 or min(n_test, n - n_test) < 2:
+        counts = f"{n_positive} {positive!r}, {n - n_positive} other"
+        raise InputError(SPLIT_TOO_SMALL.format(path=pooled.source, count=n, counts=counts, column=target,
+                                                test_size=test_size))
 
 
 def _take(split: Split, index: np.ndarray) -> Split:
@@ -192,9 +254,10 @@ def _text(values: pd.Series) -> pd.Series:
     return values.astype("str").where(values.notna())
 
 
-def _target_classes(splits: Sequence[Split], target: str, positive: str, one_vs_rest: bool) -> list[str]:
-    """The target's values over ``splits``; refuses missing labels, an absent positive label
-    and, unless ``one_vs_rest``, more than two values."""
+def _target_classes(splits: Sequence[Split], target: str, label: Any, one_vs_rest: bool) -> tuple[list[str], str]:
+    """The target's values over ``splits`` and the positive one as the file spells ``label``;
+    refuses missing labels, a single value, an absent or ambiguous positive label and, unless
+    ``one_vs_rest``, more than two values."""
     texts = []
     for split in splits:
         values = _text(split.frame[target])
@@ -203,13 +266,28 @@ def _target_classes(splits: Sequence[Split], target: str, positive: str, one_vs_
             raise InputError(TARGET_HAS_MISSING.format(path=split.source, column=target, count=missing.size,
                                                        row=split.rows[missing[0]]))
         texts.append(values)
-    classes = sorted(set(pd.concat(texts)))
-    if positive not in classes:
-        raise InputError(POSITIVE_ABSENT.format(path=splits[0].source, label=positive, column=target, values=classes))
+    pooled = pd.concat(texts)
+    classes = sorted(set(pooled))
+    path = splits[0].source
+    if len(classes) == 1:
+        raise InputError(ONE_CLASS.format(path=path, column=target, value=classes[0], count=len(pooled)))
+    positive = _positive(label, classes, path=path, column=target)
     if len(classes) != 2 and not (one_vs_rest and len(classes) > 2):
-        raise InputError(TARGET_NOT_BINARY.format(path=splits[0].source, column=target, count=len(classes),
-                                                  values=classes[:10]))
-    return classes
+        raise InputError(TARGET_NOT_BINARY.format(path=path, column=target, count=len(classes),
+                                                  values=listing(classes)))
+    return classes, positive
+
+
+def _positive(label: Any, classes: list[str], *, path: str, column: str) -> str:
+    """The one value of ``classes`` that spells ``label`` (see :mod:`.labels`)."""
+    matches = spellings(label, classes)
+    if not matches:
+        raise InputError(POSITIVE_ABSENT.format(path=path, label=label, note=boolean_note(label), column=column,
+                                                values=listing(classes), example=example(label, classes)))
+    if len(matches) > 1:
+        raise InputError(LABEL_SPELLINGS.format(path=path, label=label, note=boolean_note(label), column=column,
+                                                count=len(matches), spellings=matches))
+    return matches[0]
 
 
 def _apply_missing_policy(raw: RawTask, policy: str) -> tuple[RawTask, dict[str, int]]:
@@ -228,6 +306,10 @@ def _apply_missing_policy(raw: RawTask, policy: str) -> tuple[RawTask, dict[str,
                                                     row=split.rows[first]))
         if policy == "drop":
             keep = np.flatnonzero(~holes.any(axis=1).to_numpy())
+            if keep.size == 0:
+                gaps = holes.sum().sort_values(ascending=False, kind="stable")
+                raise InputError(EMPTY_AFTER_DROP.format(path=split.source, count=len(split.ids), part=name,
+                                                         columns=[str(c) for c in gaps[gaps > 0].index[:3]]))
             dropped[name] = len(split.ids) - keep.size
             parts[name] = _take(split, keep)
     if dropped:
@@ -235,26 +317,57 @@ def _apply_missing_policy(raw: RawTask, policy: str) -> tuple[RawTask, dict[str,
     return replace(raw, train=parts["train"], test=parts["test"]), dropped
 
 
-def _check_groups(train: pd.DataFrame, test: pd.DataFrame, reference: Mapping[str, str]) -> dict[str, list[str]]:
-    """Refuse a reference group absent from the test set; report (not refuse) other absent groups."""
+def _check_split_classes(raw: RawTask, dropped: Mapping[str, int]) -> None:
+    """Refuse training rows of one class; warn about test rows of one class."""
+    for name, split in (("train", raw.train), ("test", raw.test)):
+        positives = int(_labels(raw, split).sum())
+        if 0 < positives < len(split.ids):
+            continue
+        value = raw.positive if positives else str(_text(split.frame[raw.target]).iloc[0])
+        if name == "test":
+            LOGGER.warning("%s: every test row holds %r in target column %s; metrics that need both classes "
+                           "(e.g. AUROC) are undefined", split.source, value, raw.target)
+            continue
+        fix = (f"data.missing=drop removed {dropped['train']} training row(s); use data.missing=category."
+               if dropped.get("train") else "Add training rows of the other class.")
+        raise InputError(TRAIN_ONE_CLASS.format(path=split.source, value=value, column=raw.target,
+                                                count=len(split.ids), fix=fix))
+
+
+def _check_groups(train: pd.DataFrame, test: pd.DataFrame, reference: Mapping[str, Any], *,
+                  source: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Each reference group as the test rows spell it, refusing one absent from them; other
+    groups absent from the test set are reported, not refused."""
+    resolved = {}
     for feature, group in reference.items():
         if " & " in feature and set(feature.split(" & ")) <= set(test.columns):
+            resolved[feature] = str(group)
             continue  # an intersection's reference: the audit falls back to its largest group if absent
         if feature not in test.columns:
             raise InputError(REFERENCE_UNKNOWN.format(feature=feature, sensitive=list(test.columns)))
-        groups = sorted(test[feature].unique())
-        if group not in groups:
-            raise InputError(REFERENCE_ABSENT.format(group=group, feature=feature, groups=groups))
+        resolved[feature] = _reference_group(feature, group, sorted(test[feature].unique()), source)
     absent = {f: sorted(set(train[f]) - set(test[f])) for f in train.columns}
     absent = {f: groups for f, groups in absent.items() if groups}
     for feature, groups in absent.items():
         LOGGER.warning("sensitive feature %s: group(s) %s occur in training but not in the test set; the audit "
                        "lists them with no metrics", feature, groups)
-    return absent
+    return resolved, absent
 
 
-def _audit_settings(opts: TabularOptions) -> dict[str, Any]:
-    return {"reference": dict(opts.reference), "intersections": [list(c) for c in opts.intersections],
+def _reference_group(feature: str, group: Any, groups: list[str], source: str) -> str:
+    matches = spellings(group, groups)
+    if not matches:
+        raise InputError(REFERENCE_ABSENT.format(path=source, group=group, note=boolean_note(group), feature=feature,
+                                                 groups=listing(groups), example=example(group, groups)))
+    if len(matches) > 1:
+        raise InputError(REFERENCE_SPELLINGS.format(path=source, group=group, note=boolean_note(group),
+                                                    feature=feature, count=len(matches), spellings=matches,
+                                                    first=matches[0]))
+    return matches[0]
+
+
+def _audit_settings(opts: TabularOptions, reference: Mapping[str, str]) -> dict[str, Any]:
+    return {"reference": dict(reference), "intersections": [list(c) for c in opts.intersections],
             "n_boot": opts.bootstrap, "confidence": opts.confidence, "min_group_size": opts.min_group_size,
             "baselines": list(opts.baselines), "mitigators": list(opts.mitigators),
             "mitigate": opts.mitigate or opts.sensitive[0], "mitigator_max_iter": opts.mitigator_max_iter}

@@ -7,6 +7,8 @@ a misplaced key fails before any training starts.
 
 from __future__ import annotations
 
+import codecs
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -26,6 +28,18 @@ CSV_ONLY = ("path", "test_path", "package", "target", "positive_label", "categor
 NOT_FOR_DATASET = "data.{key} applies only to dataset {owner}; received it for dataset {dataset!r}. Remove it."
 CSV_NEEDS = ("dataset csv needs data.{key}. Example: data: {{path: patients.csv, target: outcome, "
              "positive_label: 1, sensitive: [sex, race]}}")
+QUOTE_BOOLEAN = ("YAML reads unquoted yes/no, on/off and true/false as booleans; quote the text, e.g. "
+                 "--set 'data.{key}=\"yes\"'.")
+OPTIONS_NOT_MAPPING = "Write data: {path: patients.csv, target: outcome, ...}."
+
+TEXT_KEYS = ("root", "path", "test_path", "package", "encoding", "card")
+NAME_KEYS = ("target", "mitigate", "name")  # column (or run) names: text, or a number YAML read from digits
+NAME_LIST_KEYS = ("categorical", "numeric", "exclude", "sensitive")
+TEXT_LIST_KEYS = ("na_values", "baselines", "mitigators")
+NUMBER_KEYS = ("test_size", "confidence")
+OPTIONAL_KEYS = ("root", "path", "test_path", "package", "card", "target", "mitigate", "name", "categorical",
+                 "numeric", "positive_label")  # None: unset (CSV_NEEDS refuses a missing path or target)
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -46,7 +60,9 @@ class TabularOptions:
         csv: resolve ``path`` and ``test_path`` inside this installed package's folder
         (found without importing it).
     target, positive_label : str, scalar
-        csv: the label column and its positive value (compared as text, so ``1`` matches "1").
+        csv: the label column and its positive value, matched to the column's values as
+        written (:mod:`~lilaw_health.domains.tabular.labels`): ``1`` matches "1" and "1.0",
+        YAML's ``true`` (from an unquoted yes/on/true) matches "yes", "Y", "TRUE" or "on".
     one_vs_rest : bool
         csv: accept a target with more than two values, every non-positive one being negative.
     categorical, numeric : list of str or None
@@ -58,9 +74,9 @@ class TabularOptions:
         Features to audit; ``<col>_band`` names the bands of ``bins[<col>]``.
     bins : mapping of str to list of number
         Upper band edges of numeric sensitive columns; adult default ``{"age": [24, 34, 44, 54, 64]}``.
-    reference : mapping of str to str
-        Reference group per sensitive feature; adult default Male, White, 45-54. A feature
-        without one is compared with its largest test group.
+    reference : mapping of str to scalar
+        Reference group per sensitive feature, matched like ``positive_label``; adult
+        default Male, White, 45-54. A feature without one is compared with its largest test group.
     intersections : list of list of str
         Sensitive features audited jointly as well, e.g. ``[[sex, race]]``.
     missing : {"category", "drop", "error"}
@@ -99,7 +115,7 @@ class TabularOptions:
     exclude: tuple[str, ...] = ()
     sensitive: tuple[str, ...] = ()
     bins: dict[str, tuple[float, ...]] = field(default_factory=dict)
-    reference: dict[str, str] = field(default_factory=dict)
+    reference: dict[str, Any] = field(default_factory=dict)
     intersections: tuple[tuple[str, ...], ...] = ()
     missing: str = "category"
     na_values: tuple[str, ...] = ()
@@ -131,6 +147,10 @@ class TabularOptions:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InputError(BAD_VALUE.format(arg=f"data.{key}", expected="a non-negative integer",
                                                   received=repr(value), fix=""))
+        if self.mitigate is not None and self.mitigate not in self.sensitive:
+            raise InputError(BAD_VALUE.format(arg="data.mitigate", expected="a feature named in data.sensitive",
+                                              received=repr(self.mitigate),
+                                              fix=f"Pick one of {list(self.sensitive)}, or add it to data.sensitive."))
         unaudited = sorted({c for combo in self.intersections for c in combo} - set(self.sensitive))
         if unaudited:
             raise InputError(BAD_VALUE.format(arg="data.intersections", expected="features named in data.sensitive",
@@ -147,23 +167,28 @@ class TabularOptions:
         if dataset not in DATASETS:
             raise unknown_name("tabular dataset", dataset, list(DATASETS),
                                "Use adult, or csv with data.path and data.target.")
+        if options is not None and not isinstance(options, Mapping):
+            raise InputError(BAD_VALUE.format(arg="data", expected="a mapping of options", received=repr(options),
+                                              fix=OPTIONS_NOT_MAPPING))
         options = dict(options or {})
         valid = [f.name for f in fields(cls)]
-        unknown = sorted(set(options) - set(valid))
+        unknown = sorted((k for k in options if k not in valid), key=str)
         if unknown:
             raise InputError(UNKNOWN_OPTIONS.format(kind="tabular data", names=unknown, valid=", ".join(valid)))
         foreign, owner = (CSV_ONLY, "csv") if dataset == "adult" else (ADULT_ONLY, "adult")
         for key in foreign:
             if key in options:
                 raise InputError(NOT_FOR_DATASET.format(key=key, owner=owner, dataset=dataset))
-        if dataset == "adult":
-            options = {**ADULT_DEFAULTS, **options}
-            options["bins"] = {**ADULT_DEFAULTS["bins"], **options["bins"]}
-        else:
+        if dataset == "csv":
             for key in ("path", "target", "positive_label", "sensitive"):
-                if options.get(key) in (None, [], ""):
+                value = options.get(key)
+                if value is None or (isinstance(value, (str, list, tuple)) and len(value) == 0):
                     raise InputError(CSV_NEEDS.format(key=key))
-        return cls(**_normalised(options))
+        options = _normalised(options)
+        if dataset == "adult":
+            defaults = _normalised(ADULT_DEFAULTS)
+            options = {**defaults, **options, "bins": {**defaults["bins"], **options.get("bins", {})}}
+        return cls(**options)
 
 
 ADULT_DEFAULTS: dict[str, Any] = {
@@ -178,25 +203,127 @@ def _choice(key: str, value: Any, valid: tuple[str, ...]) -> None:
                                           received=repr(value), fix=""))
 
 
-def _normalised(options: dict[str, Any]) -> dict[str, Any]:
-    """Lists from YAML become tuples (the options are frozen); keys are checked for shape."""
+def _normalised(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Options checked for type (each error names its key) and frozen: lists from YAML become
+    tuples, column names text; values naming data (positive_label, reference groups) stay
+    as YAML read them, to be matched against the column (see :mod:`.labels`)."""
     out = dict(options)
-    for key in ("categorical", "numeric", "exclude", "sensitive", "na_values", "baselines", "mitigators"):
-        value = out.get(key)
-        if value is None:
+    for key, value in options.items():
+        if value is None and key in OPTIONAL_KEYS:
             continue
-        if isinstance(value, str) or not isinstance(value, (list, tuple)):
-            raise InputError(BAD_VALUE.format(arg=f"data.{key}", expected="a list", received=repr(value),
-                                              fix=f"Write data.{key}: [{value}]."))
-        out[key] = tuple(str(v) for v in value)
-    for key in ("bins", "reference"):
-        if key in out and not isinstance(out[key], Mapping):
-            raise InputError(BAD_VALUE.format(arg=f"data.{key}", expected="a mapping of column to value",
-                                              received=repr(out[key]), fix=f"E.g. data.{key}.sex=Male."))
-    if "bins" in out:
-        out["bins"] = {str(k): tuple(v) for k, v in out["bins"].items()}
-    if "reference" in out:
-        out["reference"] = {str(k): str(v) for k, v in out["reference"].items()}
-    if "intersections" in out:
-        out["intersections"] = tuple(tuple(str(c) for c in combo) for combo in out["intersections"])
+        if value is None and key in (*NAME_LIST_KEYS, *TEXT_LIST_KEYS):
+            out[key] = ()  # an empty YAML entry, e.g. "exclude:"
+        elif key in TEXT_KEYS:
+            out[key] = _text(key, value)
+        elif key in NAME_KEYS:
+            out[key] = _name(key, value)
+        elif key in NAME_LIST_KEYS:
+            out[key] = _names(key, value)
+        elif key in TEXT_LIST_KEYS:
+            out[key] = tuple(_token(key, v) for v in _listed(key, value))
+        elif key in NUMBER_KEYS:
+            out[key] = _number(key, value)
+        elif key == "split_seed":
+            out[key] = _seed(value)
+        elif key == "one_vs_rest" and not isinstance(value, bool):
+            raise InputError(BAD_VALUE.format(arg="data.one_vs_rest", expected="true or false",
+                                              received=repr(value), fix="Write data.one_vs_rest=true (unquoted)."))
+        elif key == "positive_label":
+            out[key] = _scalar(key, value)
+        elif key == "bins":
+            out[key] = {_name(f"bins.{c}", c): _edges(f"bins.{c}", v) for c, v in _mapping(key, value).items()}
+        elif key == "reference":
+            out[key] = {_name("reference", c): _scalar(f"reference.{c}", v) for c, v in _mapping(key, value).items()}
+        elif key == "intersections":
+            out[key] = tuple(_combination(combo) for combo in _listed(key, value))
+    if isinstance(out.get("encoding"), str):
+        _encoding(out["encoding"])
     return out
+
+
+def _bad(key: str, expected: str, value: Any, fix: str = "") -> InputError:
+    return InputError(BAD_VALUE.format(arg=f"data.{key}", expected=expected, received=repr(value), fix=fix).strip())
+
+
+def _text(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _bad(key, "text", value, f"E.g. data.{key}=<text>.")
+    return value
+
+
+def _name(key: str, value: Any) -> str:
+    """A column name: text, or a number YAML read from a header such as 2020; never a boolean."""
+    if isinstance(value, bool):
+        raise _bad(key, "a column name", value, QUOTE_BOOLEAN.format(key=key))
+    if not isinstance(value, (str, int, float)):
+        raise _bad(key, "a column name (text)", value, f"E.g. data.{key}=<column>.")
+    return str(value)
+
+
+def _token(key: str, value: Any) -> str:
+    """An entry of a list of text (missing-value tokens, model names)."""
+    if isinstance(value, bool):
+        raise _bad(key, "a list of text", value, QUOTE_BOOLEAN.format(key=key))
+    if not isinstance(value, (str, int, float)):
+        raise _bad(key, "a list of text", value, f"E.g. data.{key}=[<text>].")
+    return str(value)
+
+
+def _listed(key: str, value: Any) -> list[Any]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise _bad(key, "a list", value, f"Write data.{key}: [{value}].")
+    return list(value)
+
+
+def _names(key: str, value: Any) -> tuple[str, ...]:
+    names = tuple(_name(key, v) for v in _listed(key, value))
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise _bad(key, "a list of distinct names", list(value), f"Remove the repeated {repeated}.")
+    return names
+
+
+def _combination(value: Any) -> tuple[str, ...]:
+    names = _names("intersections", value)
+    if len(names) < 2:
+        raise _bad("intersections", "a list of lists of two or more features", value, "E.g. [[sex, race]].")
+    return names
+
+
+def _mapping(key: str, value: Any) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise _bad(key, "a mapping of column to value", value, f"E.g. data.{key}.sex=Male.")
+    return value
+
+
+def _number(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _bad(key, "a number", value, "E.g. 0.3.")
+    return float(value)
+
+
+def _seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise _bad("split_seed", f"an integer in [0, {MAX_SEED}]", value, "E.g. data.split_seed=0.")
+    return value
+
+
+def _scalar(key: str, value: Any) -> Any:
+    """A value of the data as YAML read it: text, number or boolean."""
+    if not isinstance(value, (str, int, float, bool)):
+        raise _bad(key, "one value (text, number or boolean)", value, f"E.g. --set 'data.{key}=\"yes\"'.")
+    return value
+
+
+def _edges(key: str, value: Any) -> tuple[float, ...]:
+    edges = _listed(key, value)
+    if not all(isinstance(e, (int, float)) and not isinstance(e, bool) and math.isfinite(e) for e in edges):
+        raise _bad(key, "a list of finite numbers (upper band edges)", value, "E.g. [24, 34, 44, 54, 64].")
+    return tuple(edges)
+
+
+def _encoding(name: str) -> None:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise _bad("encoding", "a text encoding Python knows", name, "E.g. utf-8 or latin-1.") from None

@@ -10,9 +10,9 @@ import pytest
 
 from lilaw_health.core.errors import BAD_VALUE, FILE_MISSING, UNKNOWN_OPTIONS, InputError
 from lilaw_health.data_cards import card_names, load_card
-from lilaw_health.domains.tabular.data import (ALL_MISSING, CARD_UNKNOWN, MISSING_REFUSED, POSITIVE_ABSENT,
-                                               REFERENCE_ABSENT, REFERENCE_UNKNOWN, TARGET_HAS_MISSING,
-                                               TARGET_NOT_BINARY, load_data)
+from lilaw_health.domains.tabular.data import (ALL_MISSING, CARD_UNKNOWN, MISSING_REFUSED, PACKAGE_FIX,
+                                               POSITIVE_ABSENT, REFERENCE_ABSENT, REFERENCE_UNKNOWN,
+                                               TARGET_HAS_MISSING, TARGET_NOT_BINARY, load_data)
 from lilaw_health.domains.tabular.options import CSV_NEEDS, NOT_FOR_DATASET
 from lilaw_health.domains.tabular.preprocess import (FEATURE_MISSING, NEEDS_BINS, NO_FEATURES, NOT_NUMERIC,
                                                      SENSITIVE_MISSING)
@@ -94,7 +94,8 @@ def test_real_adult_drop_policy_keeps_the_complete_rows():
 def test_reference_group_absent_from_test_fails_before_training(adult_root):
     with pytest.raises(InputError) as error:
         load_data("adult", options={"root": adult_root, "reference": {"race": "Other"}})
-    assert str(error.value) == REFERENCE_ABSENT.format(group="Other", feature="race",
+    assert str(error.value) == REFERENCE_ABSENT.format(path=f"{adult_root}/adult.test", group="Other", note="",
+                                                       feature="race", example="White",
                                                        groups=["Asian-Pac-Islander", "Black", "White"])
     with pytest.raises(InputError) as error:
         load_data("adult", options={"root": adult_root, "reference": {"income": "x"}})
@@ -191,11 +192,11 @@ def test_missing_target_or_sensitive_column(tmp_path):
     path = str(tmp_path / "p.csv")
     columns = ["age", "dose", "site", "sex", "outcome"]
     assert _error(tmp_path, patients(), target="label") == FEATURE_MISSING.format(
-        path=path, option="data.target", column="label", columns=columns)
+        path=path, option="data.target", column="label", close="", columns=columns)
     assert _error(tmp_path, patients(), sensitive=["race"]) == SENSITIVE_MISSING.format(
-        path=path, column="race", columns=columns)
+        path=path, column="race", close="", columns=columns)
     assert _error(tmp_path, patients(), numeric=["weight"]) == FEATURE_MISSING.format(
-        path=path, option="data.numeric", column="weight", columns=columns)
+        path=path, option="data.numeric", column="weight", close="", columns=columns)
 
 
 def test_target_problems(tmp_path):
@@ -206,7 +207,7 @@ def test_target_problems(tmp_path):
                                                                values=["maybe", "no", "yes"])
     assert len(load_data("csv", options=_csv_options(tmp_path / "p.csv", one_vs_rest=True)).train) == 140
     assert _error(tmp_path, patients(), positive_label="Yes") == POSITIVE_ABSENT.format(
-        path=path, label="Yes", column="outcome", values=["no", "yes"])
+        path=path, label="Yes", note="", column="outcome", values=["no", "yes"], example="yes")
     holes = patients()
     holes["outcome"][7] = None
     message = _error(tmp_path, holes, test_size=0.5)
@@ -295,4 +296,4 @@ def test_no_feature_left_and_unknown_package(tmp_path):
     with pytest.raises(InputError) as error:
         load_data("csv", options=_csv_options(path, package="no_such_package_here"))
     assert str(error.value) == FILE_MISSING.format(what="package", path="no_such_package_here",
-                                                   fix="Install it: pip install no_such_package_here")
+                                                   fix=PACKAGE_FIX.format(package="no_such_package_here"))
