@@ -28,9 +28,8 @@ from lilaw_health.core.data import LabeledView, TaskData, dataset_inputs, datase
 from lilaw_health.core.data import stratified_split
 from lilaw_health.core.difficulty import difficulty_table, write_difficulty
 from lilaw_health.core.errors import ConfigError, InputError, LilawError
-from lilaw_health.core.losses import CLASS_WEIGHTS, PER_SAMPLE_LOSSES, PerSampleLoss, with_class_weight
 from lilaw_health.core.memory import PeakMemory
-from lilaw_health.core.methods import METHODS, MethodContext, method_loss
+from lilaw_health.core.methods import METHODS, build_method
 from lilaw_health.core.metrics import classification_metrics, confusion, detection_metrics, per_class_report
 from lilaw_health.core.noise import NOISE_MODELS, NoisyLabels, inject_label_noise, long_tailed_subsample
 from lilaw_health.core.trainer import Augment, Trainer, TrainResult, resolve_device
@@ -108,9 +107,9 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
         splits = prepare_splits(data, recipe)
         seed_everything(recipe.seed)
         model = domain.build_model(recipe.model, data=data, options=recipe.model_args)
-        context = MethodContext(loss_fn=_loss_fn(recipe, splits, data.n_classes), n_classes=data.n_classes,
-                                lilaw=recipe.lilaw, clean=recipe.clean, dynamic_loss=recipe.dynamic_loss)
-        method = METHODS.get(recipe.method)(context)
+        method = build_method(recipe.method, train_labels=splits.train.targets, n_classes=data.n_classes,
+                              loss=recipe.loss, class_weight=recipe.class_weight, lilaw=recipe.lilaw,
+                              clean=recipe.clean, dynamic_loss=recipe.dynamic_loss)
         trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
                           progress=progress, augment=_augment(domain, recipe))
         atomic_write_text(out_dir / "config.yaml", recipe.to_yaml())  # all checked: the first write
@@ -189,15 +188,6 @@ def check_same_recipe(out_dir: Path, recipe: Recipe) -> None:
         raise ConfigError(f"{out_dir} holds a run of a different recipe (see {previous}); resuming it would mix "
                           "the two. Choose another --out folder, or delete that folder to start over there "
                           "(lilaw-health run --no-resume does this for a single run).")
-
-
-def _loss_fn(recipe: Recipe, splits: Splits, n_classes: int) -> PerSampleLoss:
-    """The recipe's per-sample loss and class weighting, unless the method fixes them (gce, cb_ce, ...)."""
-    loss, class_weight = method_loss(recipe.method, loss=recipe.loss, class_weight=recipe.class_weight)
-    loss_fn = PER_SAMPLE_LOSSES.get(loss)
-    if class_weight != "none":  # from the observed (noisy) training labels: all a user has
-        loss_fn = with_class_weight(loss_fn, CLASS_WEIGHTS.get(class_weight)(splits.train.targets, n_classes))
-    return loss_fn
 
 
 def _augment(domain: Domain, recipe: Recipe) -> Augment | None:

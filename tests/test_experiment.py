@@ -8,7 +8,8 @@ import torch
 
 from lilaw_health.core import ArrayDataset, TaskData
 from lilaw_health.core.losses import cross_entropy, effective_number_class_weight, generalized_cross_entropy
-from lilaw_health.experiment import _loss_fn, prepare_splits
+from lilaw_health.core.methods import build_method
+from lilaw_health.experiment import prepare_splits
 from lilaw_health.recipe import ImbalanceSettings, NoiseSettings, Recipe
 
 
@@ -50,8 +51,9 @@ def test_loss_comes_from_the_method_when_it_fixes_one():
     data = _data((60, 30, 10))
     splits = prepare_splits(data, Recipe(val_fraction=0.1))
     logits, targets = torch.randn(6, 3), torch.tensor([0, 1, 2, 2, 1, 0])
-    cb = _loss_fn(Recipe(method="cb_ce"), splits, 3)(logits, targets)
+    cb = build_method("cb_ce", train_labels=splits.train.targets, n_classes=3).loss_fn(logits, targets)
     weight = effective_number_class_weight(splits.train.targets, 3)
     torch.testing.assert_close(cb, cross_entropy(logits, targets) * weight[targets])
-    torch.testing.assert_close(_loss_fn(Recipe(method="lilaw", loss="gce"), splits, 3)(logits, targets),
+    lilaw_gce = build_method("lilaw", loss="gce", train_labels=splits.train.targets, n_classes=3)
+    torch.testing.assert_close(lilaw_gce.loss_fn(logits, targets),
                                generalized_cross_entropy(logits, targets))

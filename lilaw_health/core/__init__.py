@@ -10,7 +10,7 @@ from lilaw_health.core.errors import ConfigError, InputError, LilawError, Unknow
 from lilaw_health.core.lilaw import LiLAW, LiLAWConfig
 from lilaw_health.core.losses import CLASS_WEIGHTS, PER_SAMPLE_LOSSES
 from lilaw_health.core.memory import PeakMemory
-from lilaw_health.core.methods import METHODS, DynamicLossConfig, Method, MethodContext, method_loss
+from lilaw_health.core.methods import METHODS, DynamicLossConfig, Method, MethodContext, build_method, method_loss
 from lilaw_health.core.metrics import classification_metrics, detection_metrics
 from lilaw_health.core.noise import NoisyLabels, inject_label_noise, long_tailed_subsample
 from lilaw_health.core.trainer import TrainConfig, Trainer, TrainResult
@@ -28,5 +28,5 @@ __all__ = [
     "MethodContext", "NoisyLabels", "PER_SAMPLE_LOSSES", "PeakMemory", "TaskData", "TrainConfig", "TrainResult",
     "Trainer", "UnknownNameError", "classification_metrics", "detection_metrics", "difficulty_table",
     "inject_label_noise", "lilaw_weights", "lilaw_weights_multilabel", "lilaw_weights_regression",
-    "long_tailed_subsample", "method_loss", "stratified_split", "weighted_mean", "write_difficulty",
+    "long_tailed_subsample", "build_method", "method_loss", "stratified_split", "weighted_mean", "write_difficulty",
 ]

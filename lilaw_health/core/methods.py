@@ -30,7 +30,7 @@ from lilaw_health.core.data import LabeledView
 from lilaw_health.core.dynamics import TrainingDynamics
 from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.lilaw import LiLAW, LiLAWConfig
-from lilaw_health.core.losses import PerSampleLoss
+from lilaw_health.core.losses import CLASS_WEIGHTS, PER_SAMPLE_LOSSES, PerSampleLoss, with_class_weight
 from lilaw_health.core.registry import Registry
 
 logger = logging.getLogger(__name__)
@@ -413,3 +413,23 @@ def method_loss(method: str, *, loss: str = DEFAULT_LOSS, class_weight: str = NO
             raise ConfigError(FIXED_LOSS_CONFLICT.format(method=method, key=key, fixed=fixed, asked=asked))
         resolved.append(asked if fixed is None else fixed)
     return resolved[0], resolved[1]
+
+
+def build_method(method: str, *, train_labels: np.ndarray, n_classes: int, loss: str = DEFAULT_LOSS,
+                 class_weight: str = NO_CLASS_WEIGHT, lilaw: LiLAWConfig | None = None,
+                 clean: CleanConfig | None = None, dynamic_loss: DynamicLossConfig | None = None,
+                 sample_weight: Tensor | None = None) -> Method:
+    """The one constructor of a training method, for the recipe path and the estimator alike.
+
+    The per-sample loss and class weighting come from :func:`method_loss` (so ``gce`` trains
+    with GCE however it is called); class weights are computed from ``train_labels`` (n_train,),
+    the observed, possibly noisy, labels: all a user has.
+    """
+    loss_name, class_weight_name = method_loss(method, loss=loss, class_weight=class_weight)
+    loss_fn = PER_SAMPLE_LOSSES.get(loss_name)
+    if class_weight_name != NO_CLASS_WEIGHT:
+        loss_fn = with_class_weight(loss_fn, CLASS_WEIGHTS.get(class_weight_name)(np.asarray(train_labels), n_classes))
+    context = MethodContext(loss_fn=loss_fn, n_classes=n_classes, lilaw=lilaw or LiLAWConfig(),
+                            clean=clean or CleanConfig(), dynamic_loss=dynamic_loss or DynamicLossConfig(),
+                            sample_weight=sample_weight)
+    return METHODS.get(method)(context)

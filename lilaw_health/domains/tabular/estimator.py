@@ -21,12 +21,12 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from lilaw_health.core.data import ArrayDataset, LabeledView, stratified_split
 from lilaw_health.core.errors import InputError
 from lilaw_health.core.lilaw import LiLAWConfig
-from lilaw_health.core.losses import PER_SAMPLE_LOSSES
-from lilaw_health.core.methods import METHODS, MethodContext
+from lilaw_health.core.methods import Method, build_method
 from lilaw_health.core.trainer import TrainConfig, Trainer
 from lilaw_health.domains.tabular.models import build
 
-ONE_CLASS = "y has a single class {cls!r}; a classifier needs at least two. Check the labels passed to fit."
+ONE_CLASS = ("y has one class only ({cls!r}); a classifier needs at least two, each with at least two samples "
+             "(one for validation). Check the labels passed to fit.")
 BAD_SAMPLE_WEIGHT = ("sample_weight must be non-negative with a positive sum over the training rows; received "
                      "min {low}, sum {total}. Pass one non-negative weight per row of X.")
 
@@ -55,7 +55,9 @@ class LiLAWClassifier(ClassifierMixin, BaseEstimator):
     lilaw : LiLAWConfig or dict, optional
         LiLAW's initial scalars and meta settings; default the paper's.
     loss : str
-        Registered per-sample loss (cross_entropy, focal).
+        Registered per-sample loss (cross_entropy, focal, gce, ...) for methods that take one
+        (erm, lilaw, clean); a method defined by its loss (gce, sce, focal, label_smoothing,
+        cb_ce) uses its own, exactly as in a recipe.
     random_state : int
         Seeds the split, initialisation, shuffling and meta batches; the global torch random
         state is left as it was.
@@ -113,7 +115,8 @@ class LiLAWClassifier(ClassifierMixin, BaseEstimator):
             torch.manual_seed(self.random_state)
             network = build(self.model, n_features=inputs.shape[1], n_classes=len(self.classes_),
                             options=self.model_args)
-            trainer = Trainer(network, self._method(len(self.classes_), weight, train_idx), config=self._config())
+            trainer = Trainer(network, self._method(labels, len(self.classes_), weight, train_idx),
+                              config=self._config())
             result = trainer.fit(LabeledView(base, train_idx, labels[train_idx], train_idx.tolist()),
                                  LabeledView(base, val_idx, labels[val_idx], val_idx.tolist()), resume=False)
         self.model_ = network.eval()
@@ -134,13 +137,14 @@ class LiLAWClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """The most probable class of each row (n_samples,)."""
+        check_is_fitted(self, "model_")
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
-    def _method(self, n_classes: int, weight: np.ndarray | None, train_idx: np.ndarray):
+    def _method(self, labels: np.ndarray, n_classes: int, weight: np.ndarray | None, train_idx: np.ndarray) -> Method:
+        """The method exactly as a recipe builds it (``gce`` trains with GCE, ``cb_ce`` with class weights)."""
         lilaw = self.lilaw if isinstance(self.lilaw, LiLAWConfig) else LiLAWConfig(**(self.lilaw or {}))
-        context = MethodContext(loss_fn=PER_SAMPLE_LOSSES.get(self.loss), n_classes=n_classes, lilaw=lilaw,
-                                sample_weight=None if weight is None else _rescaled(weight[train_idx]))
-        return METHODS.get(self.method)(context)
+        return build_method(self.method, train_labels=labels[train_idx], n_classes=n_classes, loss=self.loss,
+                            lilaw=lilaw, sample_weight=None if weight is None else _rescaled(weight[train_idx]))
 
     def _config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
