@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lilaw_health import __version__
 from lilaw_health.core.errors import ConfigError, LilawError
-from lilaw_health.recipe import SECTIONS, Recipe, builtin_recipes, load_recipe, valid_keys
+from lilaw_health.recipe import SECTIONS, Recipe, builtin_recipes, load_recipe, recipe_fields, valid_keys
 
 KEY_HELP = {
     "name": "experiment name; default output folder is runs/<name>",
@@ -77,7 +77,7 @@ KEY_HELP = {
 
 
 def _keys_epilog() -> str:
-    defaults = {f.name: f.default for f in fields(Recipe) if f.name not in SECTIONS}
+    defaults = {f.name: f.default for f in recipe_fields() if f.name not in SECTIONS}
     for section, cls in SECTIONS.items():
         defaults.update({f"{section}.{f.name}": f.default for f in fields(cls)})
     lines = ["recipe keys (YAML, or --set key=value):"]

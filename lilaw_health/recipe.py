@@ -63,8 +63,13 @@ class ImbalanceSettings:
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """Everything one experiment needs. See ``lilaw-health run --help`` for each key."""
+class Recipe(TrainConfig):
+    """Everything one experiment needs. See ``lilaw-health run --help`` for each key.
+
+    The training-loop keys (epochs, batch_size, lr, weight_decay, patience, monitor, device,
+    seed, sampler, scheduler) are :class:`~lilaw_health.core.trainer.TrainConfig`'s, inherited
+    so that they are declared, defaulted and checked in one place.
+    """
 
     name: str = "experiment"
     domain: str = "ecg"
@@ -72,20 +77,10 @@ class Recipe:
     model: str = "fcn"
     method: str = "lilaw"
     methods: tuple[str, ...] = ("erm", "lilaw")
-    seed: int = 0
     seeds: tuple[int, ...] = (0, 1, 2)
-    epochs: int = 30
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    patience: int = 0
-    monitor: str = "accuracy"
     val_fraction: float = 0.1
     loss: str = "cross_entropy"
     class_weight: str = "none"
-    sampler: str = "uniform"
-    scheduler: str = "none"
-    device: str = "auto"
     threads: int = 0
     augment: list[dict[str, Any]] = field(default_factory=list)
     noise: NoiseSettings = field(default_factory=NoiseSettings)
@@ -97,18 +92,26 @@ class Recipe:
     model_args: dict[str, Any] = field(default_factory=dict)
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                           weight_decay=self.weight_decay, patience=self.patience, monitor=self.monitor,
-                           device=self.device, seed=self.seed, sampler=self.sampler,
-                           scheduler=self.scheduler)
+        return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)})
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["methods"], out["seeds"] = list(self.methods), list(self.seeds)
-        return out
+        return {f.name: out[f.name] for f in recipe_fields()}
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+READING_ORDER = ("name", "domain", "dataset", "model", "method", "methods", "seed", "seeds")
+
+
+def recipe_fields() -> list[dataclasses.Field]:
+    """Recipe fields in reading order: what runs, then the training loop's, then the rest."""
+    by_name = {f.name: f for f in fields(Recipe)}
+    train = [f.name for f in fields(TrainConfig) if f.name not in READING_ORDER]
+    rest = [name for name in by_name if name not in READING_ORDER and name not in train]
+    return [by_name[name] for name in (*READING_ORDER, *train, *rest)]
 
 
 SECTIONS: dict[str, type] = {"noise": NoiseSettings, "lilaw": LiLAWConfig, "clean": CleanConfig,
@@ -118,7 +121,7 @@ SECTIONS: dict[str, type] = {"noise": NoiseSettings, "lilaw": LiLAWConfig, "clea
 def valid_keys() -> list[str]:
     """Every key a recipe or ``--set`` accepts, dotted for sections."""
     keys = []
-    for f in fields(Recipe):
+    for f in recipe_fields():
         if f.name in SECTIONS:
             keys += [f"{f.name}.{g.name}" for g in fields(SECTIONS[f.name])]
         else:
@@ -131,7 +134,6 @@ def recipe_from_dict(raw: dict[str, Any], *, source: str = "recipe") -> Recipe:
     check_keys(raw, source=source)
     try:
         recipe = Recipe(**{key: _typed_value(key, value) for key, value in raw.items()})
-        recipe.train_config()  # the training settings' own checks (lr >= 0, known monitor, ...)
     except LilawError as error:
         raise type(error)(f"{source}: {error}") from None
     if recipe.class_weight not in CLASS_WEIGHTS:
