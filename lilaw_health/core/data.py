@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -21,18 +21,108 @@ from lilaw_health.core.errors import LENGTH_MISMATCH, InputError
 from lilaw_health.core.validation import check_finite_array, check_label_array
 
 
-class ArrayDataset(Dataset):
-    """In-memory inputs (n_samples, ...) and integer labels (n_samples,)."""
+Sample = Union[Tensor, tuple["Sample", ...], dict[str, "Sample"]]
+"""One model input: a tensor, or a tuple or mapping of them (image + landmarks, sequence + mask)."""
 
-    def __init__(self, inputs: np.ndarray | Tensor, labels: np.ndarray | Sequence[int], *,
+STRUCTURE_MISMATCH = ("inputs{where} differ across the batch: {detail}. Every sample must have the same parts "
+                      "with the same shapes; pad or crop variable-length parts to one length (with a mask part).")
+
+
+def _as_tensors(inputs: Any, arg: str) -> Sample:
+    """Array-likes as float32 tensors (a copy), keeping a tuple or mapping structure."""
+    if isinstance(inputs, dict):
+        return {key: _as_tensors(value, f"{arg}[{key!r}]") for key, value in inputs.items()}
+    if isinstance(inputs, tuple):
+        return tuple(_as_tensors(value, f"{arg}[{i}]") for i, value in enumerate(inputs))
+    tensor = torch.as_tensor(np.array(inputs, dtype=np.float32))
+    check_finite_array(tensor.numpy(), arg=arg)
+    return tensor
+
+
+def _parts(sample: Sample, where: str = "") -> list[tuple[str, Tensor]]:
+    """(path, tensor) of every leaf of a structured sample, e.g. ``("['image']", tensor)``."""
+    if isinstance(sample, dict):
+        return [part for key, value in sample.items() for part in _parts(value, f"{where}[{key!r}]")]
+    if isinstance(sample, tuple):
+        return [part for i, value in enumerate(sample) for part in _parts(value, f"{where}[{i}]")]
+    return [(where, sample)]
+
+
+def map_sample(fn: Any, sample: Sample) -> Sample:
+    """``fn`` applied to every tensor of a structured sample, keeping its structure."""
+    if isinstance(sample, dict):
+        return {key: map_sample(fn, value) for key, value in sample.items()}
+    if isinstance(sample, tuple):
+        return tuple(map_sample(fn, value) for value in sample)
+    return fn(sample)
+
+
+def to_device(sample: Sample, device: torch.device) -> Sample:
+    """A (structured) batch moved to ``device``."""
+    return map_sample(lambda tensor: tensor.to(device), sample)
+
+
+def stack_samples(samples: Sequence[Sample]) -> Sample:
+    """Stack samples of one structure into a batch, part by part.
+
+    Raises
+    ------
+    InputError
+        If the samples' structures or part shapes differ, naming the part.
+    """
+    first = samples[0]
+    if isinstance(first, (dict, tuple)):
+        _check_same_structure(samples)
+        if isinstance(first, dict):
+            return {key: stack_samples([s[key] for s in samples]) for key in first}  # type: ignore[index, call-overload]
+        return tuple(stack_samples([s[i] for s in samples]) for i in range(len(first)))  # type: ignore[index]
+    tensors = [torch.as_tensor(s) for s in samples]
+    shapes = {tuple(t.shape) for t in tensors}
+    if len(shapes) > 1:
+        raise InputError(STRUCTURE_MISMATCH.format(where="", detail=f"shapes {sorted(shapes)}"))
+    return torch.stack(tensors)
+
+
+def _check_same_structure(samples: Sequence[Sample]) -> None:
+    layout = [[(path, tuple(t.shape)) for path, t in _parts(s)] for s in samples]
+    for other in layout[1:]:
+        if other != layout[0]:
+            paths = {path for path, _ in layout[0]} | {path for path, _ in other}
+            for path in sorted(paths):
+                shapes = {dict(lay).get(path) for lay in (layout[0], other)}
+                if len(shapes) > 1:
+                    detail = f"shapes {sorted(str(s) for s in shapes)}"
+                    raise InputError(STRUCTURE_MISMATCH.format(where=path, detail=detail))
+
+
+def collate_items(items: Sequence[tuple[int, Sample, Any]]) -> tuple[Tensor, Sample, Tensor]:
+    """DataLoader collate for :class:`LabeledView` items ``(position, x, y)``; ``x`` may be structured."""
+    positions, inputs, targets = zip(*items)
+    return torch.as_tensor(positions), stack_samples(inputs), torch.as_tensor(np.asarray(targets))
+
+
+def batch_length(sample: Sample) -> int:
+    """Number of samples in a (structured) batch."""
+    return len(_parts(sample)[0][1])
+
+
+class ArrayDataset(Dataset):
+    """In-memory inputs (n_samples, ...) and integer labels (n_samples,).
+
+    ``inputs`` may be a tuple or mapping of arrays that share their first axis (e.g.
+    ``{"image": (n, 3, 64, 64), "landmarks": (n, 468, 3)}``); items are then the same
+    structure of tensors.
+    """
+
+    def __init__(self, inputs: Any, labels: np.ndarray | Sequence[int], *,
                  sample_ids: Sequence[Any] | None = None) -> None:
-        inputs = torch.as_tensor(np.array(inputs, dtype=np.float32))  # a copy: callers keep their array
+        inputs = _as_tensors(inputs, "inputs")  # a copy: callers keep their arrays
         labels_np = np.asarray(labels)
-        if len(inputs) != len(labels_np):
-            raise InputError(LENGTH_MISMATCH.format(arg_a="inputs", arg_b="labels", len_a=len(inputs),
-                                                    len_b=len(labels_np)))
+        for where, part in _parts(inputs):
+            if len(part) != len(labels_np):
+                raise InputError(LENGTH_MISMATCH.format(arg_a=f"inputs{where}", arg_b="labels", len_a=len(part),
+                                                        len_b=len(labels_np)))
         check_label_array(labels_np)
-        check_finite_array(inputs.numpy(), arg="inputs")
         self.inputs = inputs
         self.targets = labels_np.astype(np.int64)
         self.sample_ids = list(sample_ids) if sample_ids is not None else list(range(len(labels_np)))
@@ -43,8 +133,12 @@ class ArrayDataset(Dataset):
     def __len__(self) -> int:
         return len(self.targets)
 
-    def __getitem__(self, index: int) -> tuple[Tensor, int]:
-        return self.inputs[index], int(self.targets[index])
+    def __getitem__(self, index: int) -> tuple[Sample, int]:
+        return map_sample(lambda part: part[index], self.inputs), int(self.targets[index])
+
+    def gather(self, indices: Tensor) -> Sample:
+        """The inputs of several samples in one indexing operation per part."""
+        return map_sample(lambda part: part[indices], self.inputs)
 
 
 class LabeledView(Dataset):
@@ -63,18 +157,18 @@ class LabeledView(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, position: int) -> tuple[int, Tensor, int]:
+    def __getitem__(self, position: int) -> tuple[int, Sample, int]:
         x, _ = self.base[int(self.indices[position])]
         return position, x, int(self.targets[position])
 
-    def batch(self, positions: Sequence[int] | np.ndarray) -> tuple[Tensor, Tensor]:
+    def batch(self, positions: Sequence[int] | np.ndarray) -> tuple[Sample, Tensor]:
         """Inputs and labels of several positions, stacked in that order. An in-memory
         :class:`ArrayDataset` base is read with one gather instead of one item at a time."""
         chosen = np.asarray(positions, dtype=np.int64)
         targets = torch.as_tensor(self.targets[chosen])
         if type(self.base) is ArrayDataset:  # a subclass may change what an item is
-            return self.base.inputs[torch.as_tensor(self.indices[chosen])], targets
-        return torch.stack([torch.as_tensor(self[int(p)][1]) for p in chosen]), targets
+            return self.base.gather(torch.as_tensor(self.indices[chosen])), targets
+        return stack_samples([self[int(p)][1] for p in chosen]), targets
 
 
 class PositionSubset(Dataset):
@@ -88,7 +182,7 @@ class PositionSubset(Dataset):
     def __len__(self) -> int:
         return len(self.positions)
 
-    def __getitem__(self, index: int) -> tuple[int, Tensor, int]:
+    def __getitem__(self, index: int) -> tuple[int, Sample, int]:
         return self.view[int(self.positions[index])]
 
 
@@ -125,10 +219,17 @@ def dataset_sample_ids(dataset: Dataset) -> list[Any]:
 
 
 def dataset_inputs(dataset: Dataset) -> np.ndarray:
-    """All inputs flattened to (n_samples, n_features); loads the whole dataset."""
+    """All inputs flattened to (n_samples, n_features), the parts of structured inputs side by
+    side; loads the whole dataset."""
     if isinstance(dataset, ArrayDataset):
-        return dataset.inputs.reshape(len(dataset), -1).numpy()
-    return np.stack([np.asarray(dataset[i][0], dtype=np.float32).reshape(-1) for i in range(len(dataset))])  # type: ignore[arg-type]
+        return _flat(dataset.inputs, len(dataset))
+    return np.stack([_flat(dataset[i][0], None) for i in range(len(dataset))])  # type: ignore[arg-type]
+
+
+def _flat(sample: Sample, n: int | None) -> np.ndarray:
+    """A (batch of a) structured sample as one float32 row per sample (or one row)."""
+    parts = [np.asarray(part, dtype=np.float32).reshape((n, -1) if n is not None else (-1,)) for _, part in _parts(sample)]
+    return np.concatenate(parts, axis=-1)
 
 
 def stratified_split(labels: np.ndarray, *, fraction: float, seed: int,

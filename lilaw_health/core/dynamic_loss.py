@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from lilaw_health.core.data import LabeledView
+from lilaw_health.core.data import LabeledView, Sample, map_sample, to_device
 from lilaw_health.core.errors import LENGTH_MISMATCH, ConfigError, InputError
 from lilaw_health.core.losses import cross_entropy, soft_cross_entropy
 from lilaw_health.core.methods import (
@@ -208,7 +208,7 @@ def _check_losses(labels: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, n
     return labels, losses
 
 
-def lookahead_meta_loss(model: nn.Module, train_loss: Tensor, meta_inputs: Tensor, meta_targets: Tensor, *,
+def lookahead_meta_loss(model: nn.Module, train_loss: Tensor, meta_inputs: Sample, meta_targets: Tensor, *,
                         lr: float) -> Tensor:
     """Cross-entropy on a metadata batch after one differentiable SGD step of ``model`` on ``train_loss``.
 
@@ -296,9 +296,9 @@ class DynamicLossMethod(Method):
         assert self._meta is not None and self._model is not None
         virtual_loss = self._weighted(self.dynamic_loss(outputs, targets, bins, mix), positions).mean()
         inputs, meta_targets = self._meta
-        chosen = torch.randperm(len(meta_targets), generator=self._generator)[:len(targets)].to(inputs.device)
-        meta_loss = lookahead_meta_loss(self._model, virtual_loss, inputs[chosen], meta_targets[chosen],
-                                        lr=self.config.virtual_lr)
+        chosen = torch.randperm(len(meta_targets), generator=self._generator)[:len(targets)].to(meta_targets.device)
+        meta_loss = lookahead_meta_loss(self._model, virtual_loss, map_sample(lambda part: part[chosen], inputs),
+                                        meta_targets[chosen], lr=self.config.virtual_lr)
         params = list(self.dynamic_loss.parameters())
         grads = torch.autograd.grad(meta_loss, params, allow_unused=True)
         for p, g in zip(params, grads):
@@ -318,7 +318,8 @@ class DynamicLossMethod(Method):
             batch = slice(start, start + size)
             if len(positions[batch]) < 2:  # BatchNorm cannot train on a batch of one
                 continue
-            loss = self._weighted(cross_entropy(model(inputs[batch]) + margins, targets[batch]), positions[batch])
+            part = map_sample(lambda tensor: tensor[batch], inputs)
+            loss = self._weighted(cross_entropy(model(part) + margins, targets[batch]), positions[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.mean().backward()
             optimizer.step()
@@ -344,7 +345,7 @@ def _device(model: nn.Module) -> torch.device:
 
 def _on(batch: Batch, device: torch.device) -> Batch:
     inputs, targets = batch
-    return inputs.to(device), targets.to(device)
+    return to_device(inputs, device), targets.to(device)
 
 
 METHODS.add(DynamicLossMethod.name, DynamicLossMethod)

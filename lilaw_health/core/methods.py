@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lilaw_health.core.data import LabeledView
+from lilaw_health.core.data import LabeledView, Sample
 from lilaw_health.core.dynamics import TrainingDynamics
 from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.lilaw import LiLAW, LiLAWConfig
@@ -35,7 +35,7 @@ from lilaw_health.core.registry import Registry
 
 logger = logging.getLogger(__name__)
 
-Batch = tuple[Tensor, Tensor]
+Batch = tuple[Sample, Tensor]  # (inputs, possibly structured; targets)
 CLEAN_ACTIONS = ("drop", "relabel")
 DEFAULT_LOSS, NO_CLASS_WEIGHT = "cross_entropy", "none"
 LOPSIDED_CLEAN = ("clean will {action} {acted} of the {count} training samples labelled class {label} ({share:.0%}, "

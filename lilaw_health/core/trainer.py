@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm.auto import tqdm
 
 from lilaw_health.core.checkpoint import load_checkpoint, save_checkpoint
-from lilaw_health.core.data import LabeledView, PositionSubset
+from lilaw_health.core.data import LabeledView, PositionSubset, Sample, collate_items, to_device
 from lilaw_health.core.dynamics import TrainingDynamics
 from lilaw_health.core.errors import NOT_FINITE, ConfigError, InputError
 from lilaw_health.core.lilaw import LiLAWConfig
@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 SAMPLERS = ("uniform", "balanced")
 SCHEDULERS = ("none", "cosine")
-Augment = Callable[[Tensor, torch.Generator], Tensor]
+Augment = Callable[[Sample, torch.Generator], Sample]
 Scheduler = torch.optim.lr_scheduler.LRScheduler
 
 
@@ -131,6 +131,10 @@ class Trainer:
     augment : callable, optional
         ``augment(inputs, generator) -> inputs`` applied to training batches only; it must draw
         its randomness from ``generator`` (seeded per epoch) for runs to resume exactly.
+
+    Inputs may be structured (a tuple or mapping of tensors, see :data:`~lilaw_health.core.data.Sample`):
+    batches keep the structure, move to the device part by part, and reach the model, the
+    augmentation and the methods as they are.
     """
 
     def __init__(self, model: nn.Module, method: Method, *, config: TrainConfig,
@@ -208,7 +212,7 @@ class Trainer:
         augment_generator = torch.Generator().manual_seed(_epoch_seed(self.config.seed, epoch, 3))
         objective_sum, plain_sum, count = 0.0, torch.zeros((), device=self.device), 0
         for positions, inputs, targets in loader:
-            inputs, targets = inputs.to(self.device), targets.to(self.device)
+            inputs, targets = to_device(inputs, self.device), targets.to(self.device)
             if self.augment is not None:
                 inputs = self.augment(inputs, augment_generator)
             outputs = self.model(inputs)
@@ -291,7 +295,7 @@ class Trainer:
 
         def next_val_batch() -> Batch:
             inputs, targets = val.batch(torch.randperm(len(val), generator=generator)[:size].numpy())
-            return inputs.to(self.device), targets.to(self.device)
+            return to_device(inputs, self.device), targets.to(self.device)
 
         return next_val_batch
 
@@ -306,7 +310,7 @@ class Trainer:
         # BatchNorm over 2-D features cannot train on one sample: drop a last training batch of one
         drop_last = shuffle and len(dataset) % self.config.batch_size == 1
         return DataLoader(dataset, batch_size=self.config.batch_size, shuffle=shuffle and sampler is None,
-                          sampler=sampler, generator=generator, drop_last=drop_last,
+                          sampler=sampler, generator=generator, drop_last=drop_last, collate_fn=collate_items,
                           pin_memory=self.device.type == "cuda")
 
     @torch.no_grad()
@@ -318,7 +322,8 @@ class Trainer:
     def predict_logits(self, dataset: LabeledView) -> Tensor:
         """Logits (n_samples, n_classes) in dataset order, on the CPU."""
         self.model.eval()
-        parts = [self.model(inputs.to(self.device)).float().cpu() for _, inputs, _ in self._loader(dataset, shuffle=False)]
+        parts = [self.model(to_device(inputs, self.device)).float().cpu()
+                 for _, inputs, _ in self._loader(dataset, shuffle=False)]
         return torch.cat(parts)
 
     def _initial_state(self) -> dict[str, Any]:
