@@ -17,9 +17,9 @@ from lilaw_health.recipe import SECTIONS, Recipe, builtin_recipes, load_recipe, 
 KEY_HELP = {
     "name": "experiment name; default output folder is runs/<name>",
     "domain": "data domain (lilaw-health list)",
-    "dataset": "dataset name within the domain (ecg: any UCR/UEA dataset, e.g. ECG5000; tabular: adult or csv)",
-    "model": "model name within the domain (ecg: fcn, lstm, inception_time, resnet, lstm_plus, minirocket; "
-             "tabular: mlp)",
+    "dataset": "dataset name within the domain; default the domain's (ecg: any UCR/UEA dataset; tabular: adult "
+               "or csv)",
+    "model": "model name within the domain; default the domain's (lilaw-health list shows each domain's models)",
     "method": "training method for `run`: erm, lilaw, clean (filter-and-retrain), dynamic_loss, or ERM with a "
               "fixed robust loss: gce, sce, focal, label_smoothing, cb_ce (class-balanced CE)",
     "methods": "methods for `compare`, e.g. [erm, lilaw]",
@@ -211,7 +211,7 @@ def _list(args: argparse.Namespace) -> int:
     for name in sorted(DOMAIN_MODULES):
         domain = get_domain(name)
         sections[f"{name} models"] = domain.model_names()
-        if domain.augment_names is not None:
+        if domain.augment_names():
             sections[f"{name} augmentations"] = domain.augment_names()
     for title, names in sections.items():
         print(f"{title}:\n" + textwrap.indent("\n".join(names) or "(none)", "  "))

@@ -82,9 +82,7 @@ def run_comparison(recipe: Recipe, out_dir: str | Path, *, methods: Sequence[str
     atomic_write_text(out_dir / "runs.csv", runs.to_csv(index=False))
     atomic_write_text(out_dir / "summary.csv", summary.to_csv(index=False))
     atomic_write_text(out_dir / "cost.csv", cost.to_csv(index=False))
-    domain = get_domain(recipe.domain)
-    if domain.compare_report is not None:
-        domain.compare_report(out_dir, runs=run_dirs, recipe=recipe)
+    get_domain(recipe.domain).compare_report(out_dir, runs=run_dirs, recipe=recipe)
     notes = [READ_BACK.format(count=read_back, total=len(jobs))] if read_back else None
     write_comparison_report(out_dir, title=f"{recipe.name}: {', '.join(methods)} over seeds {seeds}",
                             runs=runs, summary=summary, metrics=_metric_columns(runs), config_text=recipe.to_yaml(),

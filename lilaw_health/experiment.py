@@ -32,7 +32,7 @@ from lilaw_health.core.memory import PeakMemory
 from lilaw_health.core.methods import METHODS, build_method
 from lilaw_health.core.metrics import classification_metrics, confusion, detection_metrics, per_class_report
 from lilaw_health.core.noise import NOISE_MODELS, NoisyLabels, inject_label_noise, long_tailed_subsample
-from lilaw_health.core.trainer import Augment, Trainer, TrainResult, resolve_device
+from lilaw_health.core.trainer import Trainer, TrainResult, resolve_device
 from lilaw_health.domains import Domain, get_domain
 from lilaw_health.recipe import Recipe, recipe_from_dict
 from lilaw_health.reporting import write_run_report
@@ -111,7 +111,8 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
                               loss=recipe.loss, class_weight=recipe.class_weight, lilaw=recipe.lilaw,
                               clean=recipe.clean, dynamic_loss=recipe.dynamic_loss)
         trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
-                          progress=progress, augment=_augment(domain, recipe))
+                          progress=progress,
+                          augment=domain.build_augment(recipe.augment, data=data))
         atomic_write_text(out_dir / "config.yaml", recipe.to_yaml())  # all checked: the first write
         with PeakMemory(device) as memory:
             result = trainer.fit(splits.train, splits.val, resume=resume)
@@ -123,14 +124,15 @@ def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, split
     """Evaluate the trained model and write every output; ``metrics.json`` last."""
     metrics = _evaluate(trainer, splits, data, result, recipe)
     metrics.update(peak_memory_mb=memory.peak_mb, memory_measure=memory.measure)
-    if domain.evaluate is not None:
-        metrics["domain"] = domain.evaluate(data, y_true=splits.test.targets, proba=trainer.predict_proba(splits.test),
-                                            out_dir=out_dir, recipe=recipe, train_labels=splits.noise.labels)
+    extra = domain.evaluate(data, y_true=splits.test.targets, proba=trainer.predict_proba(splits.test),
+                            out_dir=out_dir, recipe=recipe, train_labels=splits.noise.labels)
+    if extra is not None:
+        metrics["domain"] = extra
     difficulty = _difficulty(trainer, splits, recipe, result)
     if splits.noise.flipped.any():
         scored = difficulty[difficulty["mislabel_score"].notna()]  # a sample never trained on has no score
         metrics["detection"] = detection_metrics(scored["is_flipped"].to_numpy(), scored["mislabel_score"].to_numpy())
-    _write_outputs(out_dir, recipe, metrics, result, difficulty)
+    _write_outputs(out_dir, recipe, metrics, result, difficulty, card=data.card)
     return metrics
 
 
@@ -190,14 +192,6 @@ def check_same_recipe(out_dir: Path, recipe: Recipe) -> None:
                           "(lilaw-health run --no-resume does this for a single run).")
 
 
-def _augment(domain: Domain, recipe: Recipe) -> Augment | None:
-    if not recipe.augment:
-        return None
-    if domain.build_augment is None:
-        raise ConfigError(f"the {domain.name} domain has no augmentations; remove `augment` from the recipe.")
-    return domain.build_augment(recipe.augment)
-
-
 def _evaluate(trainer: Trainer, splits: Splits, data: TaskData, result: TrainResult, recipe: Recipe) -> dict:
     proba = trainer.predict_proba(splits.test)
     y_true, y_pred = splits.test.targets, proba.argmax(axis=1)
@@ -238,13 +232,14 @@ def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, result: TrainR
     return pd.concat(parts, ignore_index=True)
 
 
-def _write_outputs(out_dir: Path, recipe: Recipe, metrics: dict, result: TrainResult, difficulty: pd.DataFrame) -> None:
+def _write_outputs(out_dir: Path, recipe: Recipe, metrics: dict, result: TrainResult, difficulty: pd.DataFrame, *,
+                   card: str | None) -> None:
     atomic_write_text(out_dir / "history.csv", result.history.to_csv(index=False))
     atomic_write_text(out_dir / "trajectory.csv", result.trajectory.to_csv(index=False))
     write_difficulty(difficulty, out_dir)
     write_run_report(out_dir, title=f"{recipe.name}: {recipe.method}, seed {recipe.seed}",
                      config_text=recipe.to_yaml(), metrics=metrics, history=result.history,
-                     trajectory=result.trajectory, difficulty=difficulty, monitor=recipe.monitor)
+                     trajectory=result.trajectory, difficulty=difficulty, monitor=recipe.monitor, card=card)
     atomic_write_text(out_dir / "metrics.json", json.dumps(_jsonable(metrics), indent=2))
 
 

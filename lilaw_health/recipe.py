@@ -20,6 +20,7 @@ from lilaw_health.core.lilaw import LiLAWConfig
 from lilaw_health.core.losses import CLASS_WEIGHTS as CLASS_WEIGHT_FUNCTIONS
 from lilaw_health.core.methods import CleanConfig, DynamicLossConfig
 from lilaw_health.core.trainer import TrainConfig
+from lilaw_health.domains import get_domain
 
 FREE_SECTIONS = ("data", "model_args")
 COMMAND_LINE = "the command line (--set)"
@@ -73,8 +74,8 @@ class Recipe(TrainConfig):
 
     name: str = "experiment"
     domain: str = "ecg"
-    dataset: str = "ECG5000"
-    model: str = "fcn"
+    dataset: str = ""  # empty: the domain's default_dataset (filled in when the recipe is read)
+    model: str = ""  # empty: the domain's default_model
     method: str = "lilaw"
     methods: tuple[str, ...] = ("erm", "lilaw")
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -134,8 +135,11 @@ def recipe_from_dict(raw: dict[str, Any], *, source: str = "recipe") -> Recipe:
     check_keys(raw, source=source)
     try:
         recipe = Recipe(**{key: _typed_value(key, value) for key, value in raw.items()})
+        domain = get_domain(recipe.domain)
     except LilawError as error:
         raise type(error)(f"{source}: {error}") from None
+    recipe = dataclasses.replace(recipe, dataset=recipe.dataset or domain.default_dataset,
+                                 model=recipe.model or domain.default_model)
     if recipe.class_weight not in CLASS_WEIGHTS:
         raise ConfigError(f"{source}: class_weight must be one of {', '.join(CLASS_WEIGHTS)}; "
                           f"received {recipe.class_weight!r}.")

@@ -33,3 +33,14 @@ def test_ecg5000_card_counts_match_the_data():
     assert train in card
     test_counts = " | ".join(f"{c:,}" for c in np.bincount(data.test.targets))
     assert f"| test | 4,500 | {test_counts} |" in card
+
+
+def test_ecg5000_sets_its_card_and_the_run_report_prints_it(tmp_path):
+    from lilaw_health.cli import main
+    from lilaw_health.domains.ecg.data import load_data
+
+    assert load_data("ECG5000").card == load_card("ECG5000")
+    out = tmp_path / "run"
+    assert main(["run", "ecg5000", "--out", str(out), "--quiet", "--set", "epochs=1", "method=erm"]) == 0
+    report = (out / "report.md").read_text()
+    assert "## Data card" in report and load_card("ECG5000").splitlines()[0] in report

@@ -57,6 +57,7 @@ def write_run_report(
     difficulty: pd.DataFrame | None = None,
     monitor: str = "accuracy",
     notes: Sequence[str] | None = None,
+    card: str | None = None,
 ) -> dict[str, Path]:
     """Write the report of one training run into ``out_dir``.
 
@@ -82,6 +83,8 @@ def write_run_report(
         Validation metric that chose the best epoch.
     notes : sequence of str, optional
         Free-text paragraphs for a Notes section.
+    card : str, optional
+        The dataset's data card (Markdown), shown verbatim in a "Data card" section.
 
     Returns
     -------
@@ -101,6 +104,7 @@ def write_run_report(
         *_detection_sections(metrics.get("detection"), training),
         *_bucket_sections(training),
         *_notes_sections(notes),
+        *([Section("Data card", preformatted=card)] if card else []),
         Section("Configuration", preformatted=config_text or "(no configuration recorded)"),
     ]
     written = {path.name: path for path in (curves, scalars) if path is not None}

@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
-from lilaw_health.domains import Domain
-from lilaw_health.domains.ecg.augment import AUGMENTATIONS, compose
-from lilaw_health.domains.ecg.data import load_data
-from lilaw_health.domains.ecg.models import MODELS, build_model
+from collections.abc import Mapping
+from typing import Any
 
-DOMAIN = Domain(name="ecg", load_data=load_data, build_model=build_model, model_names=MODELS.names,
-                default_dataset="ECG5000", build_augment=compose, augment_names=AUGMENTATIONS.names)
+from torch import nn
+
+from lilaw_health.core.augment import Transform
+from lilaw_health.core.data import TaskData
+from lilaw_health.core.domain import Domain
+from lilaw_health.core.registry import Registry
+from lilaw_health.domains.ecg import augment, data, models
+
+
+class EcgDomain(Domain):
+    """UCR/UEA time series (ECG5000 by default): FCN, LSTM and tsai encoders, signal augmentations."""
+
+    name = "ecg"
+    default_dataset = "ECG5000"
+    default_model = "fcn"
+    description = "time series of the UCR/UEA archive or a folder of them (ECG5000 by default)"
+
+    def load_data(self, dataset: str, *, options: Mapping[str, Any]) -> TaskData:
+        return data.load_data(dataset, options=options)
+
+    def build_model(self, name: str, *, data: TaskData, options: Mapping[str, Any]) -> nn.Module:
+        return models.build_model(name, data=data, options=dict(options))
+
+    def model_names(self) -> list[str]:
+        return models.MODELS.names()
+
+    def augmentations(self) -> Registry[Transform]:
+        return augment.AUGMENTATIONS
+
+
+DOMAIN = EcgDomain()

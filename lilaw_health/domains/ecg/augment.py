@@ -10,15 +10,14 @@ Convolutional Neural Networks", 2016.
 Every augmentation returns a new tensor of the input's shape and dtype, augments each sample
 independently with probability ``p`` (the others are returned bit for bit) and draws all its
 randomness on the CPU from ``generator``, so a seed gives the same batch on any device.
-:func:`compose` builds a pipeline from a recipe's ``augment`` list.
+:func:`compose` builds a pipeline from a recipe's ``augment`` list with core's generic
+:func:`~lilaw_health.core.augment.build_pipeline`; this module holds only the transforms.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
@@ -26,7 +25,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lilaw_health.core.errors import BAD_VALUE, SHAPE, ConfigError, InputError
+from lilaw_health.core.augment import (  # noqa: F401  (the message templates are re-exported for tests)
+    BAD_ENTRY, NOT_AN_ENTRY, UNKNOWN_PARAMETER, Pipeline, build_pipeline, check_options, option_names,
+)
+from lilaw_health.core.errors import BAD_VALUE, SHAPE, InputError
 from lilaw_health.core.registry import Registry
 
 Augmentation = Callable[..., Tensor]
@@ -35,12 +37,6 @@ AUGMENTATIONS: Registry[Augmentation] = Registry(
 )
 
 EXAMPLE = '[{"name": "jitter", "p": 0.5, "sigma": 0.03}, {"name": "time_warp"}]'
-NOT_AN_ENTRY = "augment[{index}] must be a mapping with a string 'name'; received {received}. Example: {example}"
-UNKNOWN_PARAMETER = (
-    "augmentation {name!r} has no parameter {key!r}; valid parameters are: {valid}. "
-    "Rename or remove the key in the recipe."
-)
-BAD_ENTRY = "augment[{index}] ({name}): {error}"
 # Speeds below this would let a time warp stall; N(1, 0.2) knots reach it only past 4.9 sigma.
 MIN_SPEED = 0.05
 
@@ -211,49 +207,17 @@ def window_slice(x: Tensor, *, generator: torch.Generator, p: float = 0.5, ratio
     return _where_chosen(x, _resample(x, positions), generator=generator, p=p)
 
 
-@dataclass(frozen=True)
-class Compose:
-    """Augmentations applied in order; build it with :func:`compose`.
+Compose = Pipeline  # the ECG name of core's pipeline
 
-    Attributes
-    ----------
-    steps : tuple of (str, dict)
-        Registered augmentation name and its keyword options (without ``generator``).
+
+def compose(specs: Sequence[Mapping[str, Any]] | None) -> Pipeline | None:
+    """Build a pipeline of ECG augmentations from recipe entries; an empty list means none.
+
+    Entries look like ``{"name": "jitter", "p": 0.5, "sigma": 0.03}``, applied in order; keys
+    other than ``name`` go to the augmentation. Each entry is tried once on a tiny
+    (2, 1, 8) batch, so a bad value fails here (see :func:`lilaw_health.core.augment.build_pipeline`).
     """
-
-    steps: tuple[tuple[str, dict[str, Any]], ...]
-
-    def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
-        """Augment a batch of shape (batch, channels, length), drawing from ``generator``."""
-        for name, options in self.steps:
-            x = AUGMENTATIONS.get(name)(x, generator=generator, **options)
-        return x
-
-
-def compose(specs: Sequence[Mapping[str, Any]] | None) -> Compose | None:
-    """Build a pipeline from recipe entries; an empty list means no augmentation.
-
-    Parameters
-    ----------
-    specs : list of mappings
-        Entries like ``{"name": "jitter", "p": 0.5, "sigma": 0.03}``, applied in order; keys
-        other than ``name`` go to the augmentation.
-
-    Returns
-    -------
-    Compose or None
-        ``None`` when ``specs`` is empty.
-
-    Raises
-    ------
-    UnknownNameError
-        If a name is not in :data:`AUGMENTATIONS`.
-    ConfigError
-        If an entry is malformed, names an unknown parameter or holds a bad value.
-    """
-    if not specs:
-        return None
-    return Compose(tuple(_step(index, entry) for index, entry in enumerate(specs)))
+    return build_pipeline(specs, AUGMENTATIONS, probe=torch.zeros(2, 1, 8), example=EXAMPLE)
 
 
 def corrupt_fraction(x: np.ndarray, *, fraction: float, seed: int,
@@ -278,8 +242,8 @@ def corrupt_fraction(x: np.ndarray, *, fraction: float, seed: int,
     mask : numpy.ndarray of bool, shape (n_samples,)
         True for the corrupted samples.
     """
-    valid = [key for key in _option_names(additive_noise) if key != "p"]
-    _check_options("additive_noise", additive_noise_params, valid)
+    valid = [key for key in option_names(additive_noise) if key != "p"]
+    check_options("additive_noise", additive_noise_params, valid)
     if not isinstance(x, np.ndarray) or x.ndim != 3 or not np.issubdtype(x.dtype, np.floating):
         raise InputError(SHAPE.format(arg="x", expected="(n_samples, channels, length) of floats",
                                       received=_describe(x), fix="Add a channel axis with x[:, None, :]."))
@@ -291,32 +255,6 @@ def corrupt_fraction(x: np.ndarray, *, fraction: float, seed: int,
     noisy = additive_noise(torch.from_numpy(x[mask]), generator=generator, p=1.0, **additive_noise_params)
     corrupted[mask] = noisy.numpy()
     return corrupted, mask
-
-
-def _step(index: int, entry: Any) -> tuple[str, dict[str, Any]]:
-    """Check one recipe entry, then run it on a tiny batch so bad values fail at build time."""
-    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
-        raise ConfigError(NOT_AN_ENTRY.format(index=index, received=repr(entry), example=EXAMPLE))
-    name = entry["name"]
-    augment = AUGMENTATIONS.get(name)
-    options = {key: value for key, value in entry.items() if key != "name"}
-    _check_options(name, options, _option_names(augment))
-    try:
-        augment(torch.zeros(2, 1, 8), generator=torch.Generator(), **options)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(BAD_ENTRY.format(index=index, name=name, error=error)) from error
-    return name, options
-
-
-def _option_names(augment: Augmentation) -> list[str]:
-    parameters = inspect.signature(augment).parameters.values()
-    return [prm.name for prm in parameters if prm.kind is prm.KEYWORD_ONLY and prm.name != "generator"]
-
-
-def _check_options(name: str, options: Mapping[str, Any], valid: list[str]) -> None:
-    for key in options:
-        if key not in valid:
-            raise ConfigError(UNKNOWN_PARAMETER.format(name=name, key=key, valid=", ".join(valid)))
 
 
 def _check(x: Tensor, generator: torch.Generator, p: float, **non_negative: float) -> None:

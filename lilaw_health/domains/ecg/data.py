@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from lilaw_health.core.data import ArrayDataset, TaskData
+from lilaw_health.data_cards import load_card
 from lilaw_health.core.errors import BAD_VALUE, FILE_MISSING, UNKNOWN_OPTIONS, InputError
 from lilaw_health.domains.ecg.augment import corrupt_fraction
 from lilaw_health.domains.ecg.formats import FORMATS, SUFFIXES, RawSplit, label_name, read_split
@@ -155,7 +156,8 @@ def load_data(dataset: str, *, options: Mapping[str, Any] | None = None) -> Task
     return TaskData(
         train=ArrayDataset(train_x, train_y, sample_ids=[f"train_{i}" for i in range(len(train_y))]),
         test=ArrayDataset(test_x, test_y, sample_ids=[f"test_{i}" for i in range(len(test_y))]),
-        n_classes=len(classes), class_names=classes, input_shape=train_x.shape[1:], name=dataset, extras=extras)
+        n_classes=len(classes), class_names=classes, input_shape=train_x.shape[1:], name=dataset,
+        card=load_card(dataset) if opts.root is None else None, extras=extras)
 
 
 def dataset_names(root: str | Path | None = None) -> list[str]:
