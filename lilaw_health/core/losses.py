@@ -1,5 +1,9 @@
 """Per-sample losses and class weights, looked up by name. Every loss returns shape (n_samples,).
 
+Classification losses (:data:`PER_SAMPLE_LOSSES`) take logits (n, c) and integer targets (n,);
+regression losses (:data:`REGRESSION_LOSSES`, a separate registry so that a task cannot pick a
+loss of the other kind) take predictions (n,) or (n, 1) and real targets (n,).
+
 The robust losses are the cheap baselines every label-noise comparison reports:
 generalized cross-entropy (Zhang & Sabuncu, NeurIPS 2018), symmetric cross-entropy
 (Wang et al., ICCV 2019), focal loss (Lin et al., ICCV 2017) and label smoothing (Szegedy et
@@ -17,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lilaw_health.core.errors import BAD_VALUE, InputError
+from lilaw_health.core.errors import BAD_VALUE, SHAPE, InputError
 from lilaw_health.core.registry import Registry
 
 PerSampleLoss = Callable[[Tensor, Tensor], Tensor]
@@ -25,6 +29,11 @@ ClassWeight = Callable[[np.ndarray, int], Tensor]  # (observed labels (n,), n_cl
 
 PER_SAMPLE_LOSSES: Registry[PerSampleLoss] = Registry("loss")
 CLASS_WEIGHTS: Registry[ClassWeight] = Registry("class weight", fix="Or pass class_weight=none.")
+REGRESSION_LOSSES: Registry[PerSampleLoss] = Registry(
+    "regression loss",
+    fix="Classification losses (cross_entropy and the rest of PER_SAMPLE_LOSSES) need class logits; "
+        "a regression task takes one of these.",
+)
 
 
 @PER_SAMPLE_LOSSES.register("cross_entropy")
@@ -74,6 +83,58 @@ def soft_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
 
 def _log_p_target(logits: Tensor, targets: Tensor) -> Tensor:
     return torch.log_softmax(logits, dim=1).gather(1, targets.long()[:, None]).squeeze(1)
+
+
+@REGRESSION_LOSSES.register("mse")
+def mse(predictions: Tensor, targets: Tensor) -> Tensor:
+    """Squared error per sample, ``(f(x) - y) ** 2``.
+
+    Parameters
+    ----------
+    predictions : Tensor of shape (n_samples,) or (n_samples, 1)
+        Model outputs, one value per sample.
+    targets : Tensor of shape (n_samples,)
+        Observed (possibly noisy) targets; any real or integer dtype (cast to the outputs').
+
+    Returns
+    -------
+    Tensor of shape (n_samples,)
+
+    Examples
+    --------
+    >>> mse(torch.tensor([[1.0], [4.0]]), torch.tensor([0, 2])).tolist()
+    [1.0, 4.0]
+    """
+    f, y = _regression_pair(predictions, targets)
+    return F.mse_loss(f, y, reduction="none")
+
+
+@REGRESSION_LOSSES.register("huber")
+def huber(predictions: Tensor, targets: Tensor, *, delta: float = 1.0) -> Tensor:
+    """Huber loss per sample (Huber 1964): ``r ** 2 / 2`` for ``|r| <= delta``, else
+    ``delta * (|r| - delta / 2)``, with ``r = f(x) - y``.
+
+    Quadratic near 0 and linear in the tails, so a target far off (a noisy label) pulls with
+    a bounded gradient. Smooth-L1 with ``beta = delta`` is this divided by ``delta`` (the two
+    agree at the default ``delta = 1``). Shapes as :func:`mse`; ``delta > 0``.
+    """
+    if isinstance(delta, bool) or not delta > 0:
+        raise InputError(BAD_VALUE.format(arg="delta", expected="a number > 0", received=repr(delta),
+                                          fix="delta is where the loss turns from quadratic to linear, in target "
+                                              "units; 1.0 is the default."))
+    f, y = _regression_pair(predictions, targets)
+    return F.huber_loss(f, y, reduction="none", delta=float(delta))
+
+
+def _regression_pair(predictions: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """Flatten (n, 1) outputs to (n,) and refuse any shape that would broadcast to (n, n)."""
+    f = predictions.squeeze(1) if predictions.dim() == 2 and predictions.shape[1] == 1 else predictions
+    if f.dim() != 1 or targets.shape != f.shape:
+        raise InputError(SHAPE.format(arg="predictions and targets", expected="(n_samples,) or (n_samples, 1) and "
+                                      "(n_samples,)", received=f"{tuple(predictions.shape)} and "
+                                      f"{tuple(targets.shape)}",
+                                      fix="Give the model one output per sample and pass one target per sample."))
+    return f, targets.to(f.dtype)
 
 
 @CLASS_WEIGHTS.register("balanced")

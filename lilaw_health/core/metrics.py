@@ -1,16 +1,23 @@
-"""Classification and mislabel-detection metrics.
+"""Classification, regression and mislabel-detection metrics.
 
 Validated wrappers around scikit-learn that fix the conventions every report uses:
 probabilities in (never logits), the classes are ``range(n_classes)`` whether or not they
 occur, ``zero_division=0``, and NaN instead of an exception when a score is undefined
-(AUROC when only one class is present).
+(AUROC when only one class is present, Pearson's r of a constant, R^2 of constant targets).
+
+:data:`MONITORS` maps a name to ``(function, higher_is_better)``; the function takes
+``(targets, outputs)``. Classification monitors take class probabilities (n_samples,
+n_classes) as outputs; regression monitors (:data:`REGRESSION_MONITORS`) take predictions of
+shape (n_samples,). ``loss`` is cross-entropy of probabilities; a trainer may monitor its own
+validation loss under that name instead.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -26,6 +33,7 @@ LOSS_CLIP = 1e-12
 
 Monitor = tuple[Callable[[ArrayLike, ArrayLike], float], bool]
 MONITORS: Registry[Monitor] = Registry("monitor", fix="Pick the validation score to select the best epoch with.")
+REGRESSION_MONITORS: set[str] = set()  # the names in MONITORS that take predictions (n_samples,)
 
 
 def classification_metrics(y_true: ArrayLike, proba: ArrayLike, *, n_classes: int | None = None) -> dict[str, float]:
@@ -120,6 +128,77 @@ def detection_metrics(is_noisy: ArrayLike, score: ArrayLike) -> dict[str, float]
     }
 
 
+def regression_metrics(y_true: ArrayLike, y_pred: ArrayLike, *, threshold: float | None = None) -> dict[str, float]:
+    """Error and agreement of real-valued predictions, optionally also as a binary task.
+
+    Parameters
+    ----------
+    y_true : array-like of float, shape (n_samples,)
+        True targets (e.g. PSPI pain intensity 0..16).
+    y_pred : array-like of float, shape (n_samples,)
+        Predictions, one per sample (squeeze a (n_samples, 1) model output first).
+    threshold : float, optional
+        When given, the task is also scored as binary: the positive class is
+        ``y_true >= threshold``, the predicted class ``y_pred >= threshold``, and ``y_pred``
+        itself is the score for AUROC.
+
+    Returns
+    -------
+    dict
+        ``mae``; ``rmse``; ``r2`` (1 - SS_res / SS_tot; NaN when ``y_true`` is constant, where
+        scikit-learn would return 0 or 1); ``pearson`` (Pearson's r; NaN, without a warning,
+        when either array is constant). With ``threshold``, also ``binary_accuracy``,
+        ``binary_balanced_accuracy`` (mean recall over the classes present in the binarised
+        ``y_true``), ``binary_f1`` (F1 of the positive class, zero_division=0) and
+        ``binary_auroc`` (NaN when the binarised ``y_true`` has one class).
+
+    Examples
+    --------
+    >>> scores = regression_metrics([0.0, 2.0, 4.0, 8.0], [1.0, 2.0, 5.0, 8.0], threshold=3.0)
+    >>> scores["mae"], scores["binary_accuracy"], scores["binary_auroc"]
+    (0.5, 1.0, 1.0)
+    """
+    y, pred = _check_regression(y_true, y_pred)
+    scores = {name: impl(y, pred) for name, impl in _REGRESSION.items()}
+    if threshold is not None:
+        scores.update(_binary_at(y, pred, _check_threshold(threshold)))
+    return scores
+
+
+def _mae(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.mean(np.abs(pred - y)))
+
+
+def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((pred - y) ** 2)))
+
+
+def _r2(y: np.ndarray, pred: np.ndarray) -> float:
+    total = float(np.sum((y - y.mean()) ** 2))
+    return 1.0 - float(np.sum((y - pred) ** 2)) / total if total > 0 else float("nan")
+
+
+def _pearson(y: np.ndarray, pred: np.ndarray) -> float:
+    dy, dp = y - y.mean(), pred - pred.mean()
+    norm = float(np.sqrt(np.sum(dy**2) * np.sum(dp**2)))
+    # Clipping keeps rounding from reporting |r| a hair above 1.
+    return float(np.clip(np.sum(dy * dp) / norm, -1.0, 1.0)) if norm > 0 else float("nan")
+
+
+def _binary_at(y: np.ndarray, pred: np.ndarray, threshold: float) -> dict[str, float]:
+    positive, predicted = (y >= threshold).astype(np.int64), (pred >= threshold).astype(np.int64)
+    matrix = _confusion(positive, predicted, 2)
+    support = matrix.sum(axis=1)
+    present = support > 0
+    both = bool(present.all())
+    return {
+        "binary_accuracy": float(np.mean(positive == predicted)),
+        "binary_balanced_accuracy": float(np.mean(np.diag(matrix)[present] / support[present])),
+        "binary_f1": float(f1_score(positive, predicted, labels=[0, 1], pos_label=1, zero_division=0)),
+        "binary_auroc": float(roc_auc_score(positive, pred)) if both else float("nan"),
+    }
+
+
 def _accuracy(y: np.ndarray, proba: np.ndarray) -> float:
     return float(np.mean(proba.argmax(axis=1) == y))
 
@@ -171,6 +250,28 @@ MONITORS.add("macro_f1", (_as_monitor(_macro_f1), True))
 MONITORS.add("auroc", (_as_monitor(_auroc), True))
 MONITORS.add("loss", (_as_monitor(_cross_entropy), False))
 
+_REGRESSION: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "mae": _mae, "rmse": _rmse, "r2": _r2, "pearson": _pearson,
+}
+
+
+def _add_regression_monitor(name: str, *, higher_is_better: bool) -> None:
+    """Register ``_REGRESSION[name]`` as a monitor of (targets (n,), predictions (n,))."""
+    impl = _REGRESSION[name]
+
+    @functools.wraps(impl)
+    def monitor(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+        return impl(*_check_regression(y_true, y_pred))
+
+    MONITORS.add(name, (monitor, higher_is_better))
+    REGRESSION_MONITORS.add(name)
+
+
+# Pearson's r is left out: it is NaN for a constant prediction (early epochs) and blind to bias.
+_add_regression_monitor("mae", higher_is_better=False)
+_add_regression_monitor("rmse", higher_is_better=False)
+_add_regression_monitor("r2", higher_is_better=True)
+
 
 def _check_n_classes(n_classes: object) -> int:
     if isinstance(n_classes, bool) or not isinstance(n_classes, Integral) or n_classes < 1:
@@ -218,6 +319,33 @@ def _check_proba(y_true: ArrayLike, proba: ArrayLike, n_classes: int | None) -> 
             received=f"{bad.size} bad rows, first row {row} = {np.round(p[row], 4).tolist()}",
             fix="Pass softmax probabilities, not logits (e.g. torch.softmax(logits, dim=1))."))
     return y, p
+
+
+def _check_values(values: ArrayLike, arg: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype.kind not in "iuf":
+        raise InputError(BAD_VALUE.format(arg=arg, expected="real numbers", received=f"dtype {array.dtype}",
+                                          fix="Convert the values to float (e.g. numpy.asarray(x, dtype=float))."))
+    if array.ndim != 1 or array.size == 0:
+        raise InputError(SHAPE.format(arg=arg, expected="(n_samples,) with n_samples >= 1", received=array.shape,
+                                      fix="Pass one value per sample; squeeze a (n_samples, 1) model output."))
+    array = array.astype(np.float64)
+    check_finite_array(array, arg=arg)
+    return array
+
+
+def _check_regression(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    y, pred = _check_values(y_true, "y_true"), _check_values(y_pred, "y_pred")
+    _check_same_length(y, pred, "y_true", "y_pred")
+    return y, pred
+
+
+def _check_threshold(threshold: object) -> float:
+    if isinstance(threshold, bool) or not isinstance(threshold, Real) or not math.isfinite(threshold):
+        raise InputError(BAD_VALUE.format(arg="threshold", expected="a finite number", received=repr(threshold),
+                                          fix="Pass the target value from which a sample counts as positive, "
+                                              "or omit threshold."))
+    return float(threshold)
 
 
 def _check_detection(is_noisy: ArrayLike, score: ArrayLike) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ matrix so that mislabel detection can be scored later.
 The long-tailed noisy setting of Dynamic Loss (Jiang et al., TPAMI 2023) has two parts:
 :func:`long_tailed_subsample` keeps an exponential profile of class sizes (it decides which
 samples exist, so it runs before any noise), and ``kind="long_tailed"`` noise draws each new
-label in proportion to class frequency.
+label in proportion to class frequency. Regression targets: :mod:`~lilaw_health.core.target_noise`.
 """
 
 from __future__ import annotations
@@ -336,6 +336,7 @@ def long_tailed_subsample(labels: ArrayLike, *, imbalance_factor: float, n_class
     rng = np.random.default_rng(seed)
     parts = [rng.choice(np.flatnonzero(clean == k), size=keep[k], replace=False) for k in range(n_classes)]
     return np.sort(np.concatenate(parts)).astype(np.int64)
+
 
 
 def _summarise(clean: np.ndarray, noisy: np.ndarray, n_classes: int) -> NoisyLabels:

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from lilaw_health.core.errors import LENGTH_MISMATCH, NOT_FINITE, SHAPE, InputError
+from lilaw_health.core.errors import BAD_VALUE, LENGTH_MISMATCH, NOT_FINITE, SHAPE, InputError
 from lilaw_health.core.validation import check_class_targets
 
 
@@ -118,8 +118,9 @@ def lilaw_weights_regression(
     Parameters
     ----------
     predictions, targets : Tensor of shape (n_samples,)
+        Finite model outputs and observed (possibly noisy) targets.
     target_range : float
-        Width R of the target range (16 for PSPI pain intensity 0..16).
+        Width R of the target range (16 for PSPI pain intensity 0..16), finite and > 0.
     """
     if predictions.shape != targets.shape or predictions.dim() != 1:
         raise InputError(
@@ -127,9 +128,11 @@ def lilaw_weights_regression(
                          received=f"{tuple(predictions.shape)} and {tuple(targets.shape)}",
                          fix="Squeeze the model output to one value per sample.")
         )
-    if not target_range > 0:
-        raise InputError(f"target_range must be > 0; received {target_range}. Pass the width of the target range.")
+    if isinstance(target_range, bool) or not 0 < target_range < float("inf"):
+        raise InputError(BAD_VALUE.format(arg="target_range", expected="> 0 and finite", received=repr(target_range),
+                                          fix="Pass the width R of the target range, e.g. 16 for PSPI 0..16."))
     _check_finite("predictions", predictions)
+    _check_finite("targets", targets)
     return _weights(predictions, targets.to(predictions.dtype), alpha, beta, delta, scale=target_range)
 
 

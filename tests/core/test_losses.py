@@ -10,15 +10,18 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lilaw_health.core.errors import BAD_VALUE, InputError, UnknownNameError
+from lilaw_health.core.errors import BAD_VALUE, SHAPE, InputError, UnknownNameError
 from lilaw_health.core.losses import (
     CLASS_WEIGHTS,
     PER_SAMPLE_LOSSES,
+    REGRESSION_LOSSES,
     balanced_class_weight,
     effective_number_class_weight,
     focal,
     generalized_cross_entropy,
+    huber,
     label_smoothing,
+    mse,
     soft_cross_entropy,
     symmetric_cross_entropy,
     with_class_weight,
@@ -107,3 +110,82 @@ def test_unknown_names_list_valid_ones():
     with pytest.raises(UnknownNameError, match=re.escape("unknown class weight 'inverse'; valid names are: "
                                                          "balanced, effective_number. Or pass class_weight=none.")):
         CLASS_WEIGHTS.get("inverse")
+
+
+# Regression -----------------------------------------------------------------------------
+
+
+def _regression_batch(seed=0, n=50):
+    generator = torch.Generator().manual_seed(seed)
+    targets = torch.randint(0, 17, (n,), generator=generator).double()
+    return targets + 3 * torch.randn(n, generator=generator, dtype=torch.float64), targets
+
+
+def test_mse_matches_torch():
+    predictions, targets = _regression_batch()
+    expected = torch.nn.functional.mse_loss(predictions, targets, reduction="none")
+    torch.testing.assert_close(mse(predictions, targets), expected)
+    torch.testing.assert_close(mse(predictions[:, None], targets), expected)
+    torch.testing.assert_close(mse(predictions, targets.long()), expected)  # integer targets are cast
+
+
+@pytest.mark.parametrize("delta", [0.5, 1.0, 4.0])
+def test_huber_matches_torch(delta):
+    predictions, targets = _regression_batch(1)
+    expected = torch.nn.functional.huber_loss(predictions, targets, reduction="none", delta=delta)
+    torch.testing.assert_close(huber(predictions[:, None], targets, delta=delta), expected)
+    smooth_l1 = torch.nn.functional.smooth_l1_loss(predictions, targets, reduction="none", beta=delta)
+    torch.testing.assert_close(huber(predictions, targets, delta=delta), delta * smooth_l1)
+
+
+def test_huber_default_delta_is_smooth_l1_and_gradients_flow():
+    predictions, targets = _regression_batch(2)
+    predictions.requires_grad_(True)
+    loss = REGRESSION_LOSSES.get("huber")(predictions, targets)
+    torch.testing.assert_close(loss, torch.nn.functional.smooth_l1_loss(predictions, targets, reduction="none"))
+    loss.sum().backward()
+    assert predictions.grad is not None and float(predictions.grad.abs().max()) <= 1.0  # bounded by delta
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), name=st.sampled_from(["mse", "huber"]))
+def test_every_regression_loss_is_per_sample_nonnegative_and_permutation_equivariant(seed, name):
+    predictions, targets = _regression_batch(seed, n=9)
+    loss = REGRESSION_LOSSES.get(name)(predictions, targets)
+    assert loss.shape == (9,) and bool((loss >= 0).all())
+    torch.testing.assert_close(REGRESSION_LOSSES.get(name)(targets, targets), torch.zeros(9, dtype=torch.float64))
+    order = torch.randperm(9, generator=torch.Generator().manual_seed(seed))
+    torch.testing.assert_close(REGRESSION_LOSSES.get(name)(predictions[order], targets[order]), loss[order])
+
+
+def test_regression_and_classification_registries_are_separate():
+    assert REGRESSION_LOSSES.names() == ["huber", "mse"]
+    assert not set(REGRESSION_LOSSES.names()) & set(PER_SAMPLE_LOSSES.names())
+    message = ("unknown regression loss 'cross_entropy'; valid names are: huber, mse. Classification losses "
+               "(cross_entropy and the rest of PER_SAMPLE_LOSSES) need class logits; a regression task takes one "
+               "of these.")
+    with pytest.raises(UnknownNameError, match=re.escape(message)):
+        REGRESSION_LOSSES.get("cross_entropy")
+
+
+@pytest.mark.parametrize(("predictions", "targets", "received"), [
+    (torch.zeros(4, 1), torch.zeros(4, 1), "(4, 1) and (4, 1)"),
+    (torch.zeros(4, 2), torch.zeros(4), "(4, 2) and (4,)"),
+    (torch.zeros(4), torch.zeros(3), "(4,) and (3,)"),
+])
+def test_error_regression_loss_shapes(predictions, targets, received):
+    message = SHAPE.format(arg="predictions and targets", expected="(n_samples,) or (n_samples, 1) and (n_samples,)",
+                           received=received,
+                           fix="Give the model one output per sample and pass one target per sample.")
+    for name in ("mse", "huber"):
+        with pytest.raises(InputError, match=re.escape(message)):
+            REGRESSION_LOSSES.get(name)(predictions, targets)
+
+
+@pytest.mark.parametrize("delta", [0.0, -1.0, float("nan"), True])
+def test_error_huber_delta(delta):
+    message = BAD_VALUE.format(arg="delta", expected="a number > 0", received=repr(delta),
+                               fix="delta is where the loss turns from quadratic to linear, in target units; "
+                                   "1.0 is the default.")
+    with pytest.raises(InputError, match=re.escape(message)):
+        huber(torch.zeros(2), torch.zeros(2), delta=delta)

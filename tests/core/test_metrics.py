@@ -5,22 +5,36 @@ import re
 
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, log_loss, roc_auc_score
+from scipy.stats import pearsonr
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    log_loss,
+    mean_absolute_error,
+    mean_squared_error,
+    r2_score,
+    roc_auc_score,
+)
 
 from lilaw_health.core.errors import (
+    BAD_VALUE,
     LABELS_DTYPE,
     LABELS_RANGE,
     LENGTH_MISMATCH,
     NOT_FINITE,
+    SHAPE,
     InputError,
     UnknownNameError,
 )
 from lilaw_health.core.metrics import (
     MONITORS,
+    REGRESSION_MONITORS,
     classification_metrics,
     confusion,
     detection_metrics,
     per_class_report,
+    regression_metrics,
 )
 
 
@@ -244,7 +258,119 @@ def test_error_detection_length_and_finite():
 
 
 def test_error_unknown_monitor_lists_valid_names():
-    message = ("unknown monitor 'f2'; valid names are: accuracy, auroc, balanced_accuracy, loss, macro_f1. "
-               "Pick the validation score")
+    message = ("unknown monitor 'f2'; valid names are: accuracy, auroc, balanced_accuracy, loss, macro_f1, mae, r2, "
+               "rmse. Pick the validation score")
     with pytest.raises(UnknownNameError, match=re.escape(message)):
         MONITORS.get("f2")
+
+
+# Regression -----------------------------------------------------------------------------
+
+
+def _regression_task(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 17, n).astype(float)  # PSPI-like 0..16
+    return y, np.clip(y + rng.normal(0, 3, n), 0, 16)
+
+
+def test_regression_metrics_match_sklearn_and_scipy():
+    y, pred = _regression_task()
+    metrics = regression_metrics(y, pred)
+    assert list(metrics) == ["mae", "rmse", "r2", "pearson"]
+    assert metrics["mae"] == pytest.approx(mean_absolute_error(y, pred))
+    assert metrics["rmse"] == pytest.approx(math.sqrt(mean_squared_error(y, pred)))
+    assert metrics["r2"] == pytest.approx(r2_score(y, pred))
+    assert metrics["pearson"] == pytest.approx(pearsonr(y, pred).statistic)
+    assert metrics["pearson"] == pytest.approx(np.corrcoef(y, pred)[0, 1])
+
+
+def test_regression_binary_metrics_match_sklearn():
+    y, pred = _regression_task(seed=1)
+    metrics = regression_metrics(y, pred, threshold=4)
+    positive, predicted = y >= 4, pred >= 4
+    assert metrics["binary_accuracy"] == pytest.approx(accuracy_score(positive, predicted))
+    assert metrics["binary_balanced_accuracy"] == pytest.approx(balanced_accuracy_score(positive, predicted))
+    assert metrics["binary_f1"] == pytest.approx(f1_score(positive, predicted))
+    assert metrics["binary_auroc"] == pytest.approx(roc_auc_score(positive, pred))
+    assert metrics["mae"] == regression_metrics(y, pred)["mae"]
+
+
+def test_regression_threshold_is_inclusive():
+    metrics = regression_metrics([3.0, 2.9], [3.0, 2.9], threshold=3)
+    assert metrics["binary_accuracy"] == 1.0 and metrics["binary_f1"] == 1.0 and metrics["binary_auroc"] == 1.0
+
+
+def test_regression_constant_predictions_give_nan_pearson_without_a_warning(recwarn):
+    metrics = regression_metrics([0.0, 1.0, 5.0], [2.0, 2.0, 2.0], threshold=3)
+    assert math.isnan(metrics["pearson"])
+    assert metrics["r2"] == pytest.approx(r2_score([0.0, 1.0, 5.0], [2.0, 2.0, 2.0]))
+    assert metrics["binary_f1"] == 0.0 and metrics["binary_auroc"] == 0.5
+    assert len(recwarn) == 0
+
+
+def test_regression_constant_targets_give_nan_r2_and_auroc(recwarn):
+    metrics = regression_metrics([5.0, 5.0, 5.0], [4.0, 5.0, 6.0], threshold=5)
+    assert math.isnan(metrics["r2"]) and math.isnan(metrics["pearson"]) and math.isnan(metrics["binary_auroc"])
+    assert metrics["binary_accuracy"] == pytest.approx(2 / 3)
+    assert metrics["binary_balanced_accuracy"] == pytest.approx(2 / 3)  # recall of the one class present
+    assert len(recwarn) == 0
+
+
+def test_regression_metrics_accept_integer_targets():
+    assert regression_metrics(np.array([0, 2]), [0.5, 2.5]) == regression_metrics([0.0, 2.0], [0.5, 2.5])
+
+
+def test_regression_monitors_take_predictions_and_agree_with_the_metrics():
+    y, pred = _regression_task(seed=2)
+    metrics = regression_metrics(y, pred)
+    assert REGRESSION_MONITORS == {"mae", "rmse", "r2"}
+    expected_direction = {"mae": False, "rmse": False, "r2": True}
+    for name in REGRESSION_MONITORS:
+        function, higher_is_better = MONITORS.get(name)
+        assert function(y, pred) == pytest.approx(metrics[name])
+        assert higher_is_better is expected_direction[name]
+
+
+@pytest.mark.parametrize(("y_true", "y_pred", "arg", "received"), [
+    ([1.0, 2.0], [[1.0], [2.0]], "y_pred", "(2, 1)"),
+    ([[1.0, 2.0]], [1.0, 2.0], "y_true", "(1, 2)"),
+    ([], [], "y_true", "(0,)"),
+])
+def test_error_regression_shapes(y_true, y_pred, arg, received):
+    message = SHAPE.format(arg=arg, expected="(n_samples,) with n_samples >= 1", received=received,
+                           fix="Pass one value per sample; squeeze a (n_samples, 1) model output.")
+    with pytest.raises(InputError, match=re.escape(message)):
+        regression_metrics(y_true, y_pred)
+
+
+def test_error_regression_monitor_given_probabilities():
+    mae, _ = MONITORS.get("mae")
+    with pytest.raises(InputError, match=re.escape("y_pred must have shape (n_samples,) with n_samples >= 1; "
+                                                   "received (2, 2).")):
+        mae([0.0, 1.0], [[0.5, 0.5], [0.2, 0.8]])
+
+
+def test_error_regression_lengths_and_finite():
+    message = LENGTH_MISMATCH.format(arg_a="y_true", arg_b="y_pred", len_a=2, len_b=3)
+    with pytest.raises(InputError, match=re.escape(message)):
+        regression_metrics([1.0, 2.0], [1.0, 2.0, 3.0])
+    with pytest.raises(InputError, match=re.escape(NOT_FINITE.format(arg="y_pred", count=1, index=1))):
+        regression_metrics([1.0, 2.0], [1.0, np.nan])
+    with pytest.raises(InputError, match=re.escape(NOT_FINITE.format(arg="y_true", count=2, index=0))):
+        regression_metrics([np.inf, -np.inf], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("values", [["a", "b"], [True, False]])
+def test_error_regression_values_not_real(values):
+    message = BAD_VALUE.format(arg="y_true", expected="real numbers", received=f"dtype {np.asarray(values).dtype}",
+                               fix="Convert the values to float (e.g. numpy.asarray(x, dtype=float)).")
+    with pytest.raises(InputError, match=re.escape(message)):
+        regression_metrics(values, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), "3", True])
+def test_error_regression_threshold(threshold):
+    message = BAD_VALUE.format(arg="threshold", expected="a finite number", received=repr(threshold),
+                               fix="Pass the target value from which a sample counts as positive, or omit threshold.")
+    with pytest.raises(InputError, match=re.escape(message)):
+        regression_metrics([1.0, 2.0], [1.0, 2.0], threshold=threshold)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lilaw_health.core import InputError, LiLAW, LiLAWConfig, lilaw_weights, weighted_mean
-from lilaw_health.core.errors import ConfigError
+from lilaw_health.core.errors import BAD_VALUE, NOT_FINITE, ConfigError
 from lilaw_health.core.weighting import agreement, lilaw_weights_multilabel, lilaw_weights_regression
 
 # (p, m) rows of the spec's worked check, observed label 0 of two classes.
@@ -212,3 +213,35 @@ def test_bad_config_is_named():
         LiLAW(task="regression")
     with pytest.raises(ConfigError, match="task must be one of classification, multilabel, regression"):
         LiLAW(task="ranking")
+
+
+def test_regression_matches_the_spec_closed_form_on_a_grid():
+    # (q * f(x) - y) / R replaces (q * p - m) in all three terms; W_delta stays the Gaussian.
+    f = torch.linspace(-2.0, 18.0, 41, dtype=torch.float64)
+    y = torch.linspace(16.0, 0.0, 41, dtype=torch.float64)
+    alpha, beta, delta, r = 9.0, 3.0, 7.0, 16.0
+    got = lilaw_weights_regression(f, y, target_range=r, alpha=alpha, beta=beta, delta=delta)
+    torch.testing.assert_close(got.w_alpha, torch.sigmoid((alpha * f - y) / r))
+    torch.testing.assert_close(got.w_beta, torch.sigmoid(-(beta * f - y) / r))
+    torch.testing.assert_close(got.w_delta, torch.exp(-((delta * f - y) / r) ** 2 / 2))
+    torch.testing.assert_close(got.w, got.w_alpha + got.w_beta + got.w_delta)
+    assert bool(((got.w > 0.26) & (got.w < 2.74)).all())
+    integer_targets = lilaw_weights_regression(f, y.round().long(), target_range=r, alpha=alpha, beta=beta, delta=delta)
+    torch.testing.assert_close(integer_targets.w, lilaw_weights_regression(
+        f, y.round(), target_range=r, alpha=alpha, beta=beta, delta=delta).w)
+
+
+@pytest.mark.parametrize("target_range", [0, -16.0, float("inf"), float("nan")])
+def test_error_regression_target_range(target_range):
+    message = BAD_VALUE.format(arg="target_range", expected="> 0 and finite", received=repr(target_range),
+                               fix="Pass the width R of the target range, e.g. 16 for PSPI 0..16.")
+    with pytest.raises(InputError, match=re.escape(message)):
+        lilaw_weights_regression(torch.zeros(2), torch.zeros(2), target_range=target_range, alpha=10.0, beta=2.0,
+                                 delta=6.0)
+
+
+def test_error_regression_targets_not_finite():
+    message = NOT_FINITE.format(arg="targets", count=1, index=1)
+    with pytest.raises(InputError, match=re.escape(message)):
+        lilaw_weights_regression(torch.zeros(3), torch.tensor([0.0, float("nan"), 1.0]), target_range=16.0,
+                                 alpha=10.0, beta=2.0, delta=6.0)
