@@ -106,25 +106,56 @@ def batch_length(sample: Sample) -> int:
     return len(_parts(sample)[0][1])
 
 
+TASKS = ("classification", "regression")
+TASK_MISMATCH = ("TaskData.task is {task!r} but the {split} targets have dtype {dtype}. Build the datasets with "
+                 "ArrayDataset(..., task={task!r}) (regression targets are floats, class labels integers).")
+
+
+def as_targets(values: Any, *, task: str = "classification", arg: str = "labels") -> np.ndarray:
+    """Class ids as int64 (checked to be 0..C-1), or regression targets as finite float32.
+
+    Raises
+    ------
+    InputError
+        If the values do not fit the task (e.g. float labels for classification).
+    """
+    if task not in TASKS:
+        raise InputError(f"task must be one of {', '.join(TASKS)}; received {task!r}.")
+    values = np.asarray(values)
+    if task == "classification":
+        check_label_array(values, arg=arg)
+        return values.astype(np.int64)
+    if values.dtype.kind not in "iuf" or values.ndim != 1:
+        raise InputError(f"{arg} of a regression must be 1-D numbers; received dtype {values.dtype} and shape "
+                         f"{values.shape}.")
+    check_finite_array(values.astype(np.float64), arg=arg)
+    return values.astype(np.float32)
+
+
+def target_item(value: np.generic) -> int | float:
+    """One target as a Python int (class id) or float (regression)."""
+    return value.item()  # type: ignore[no-any-return]
+
+
 class ArrayDataset(Dataset):
-    """In-memory inputs (n_samples, ...) and integer labels (n_samples,).
+    """In-memory inputs (n_samples, ...) and targets (n_samples,): integer class ids, or float
+    values with ``task="regression"``.
 
     ``inputs`` may be a tuple or mapping of arrays that share their first axis (e.g.
     ``{"image": (n, 3, 64, 64), "landmarks": (n, 468, 3)}``); items are then the same
     structure of tensors.
     """
 
-    def __init__(self, inputs: Any, labels: np.ndarray | Sequence[int], *,
-                 sample_ids: Sequence[Any] | None = None) -> None:
+    def __init__(self, inputs: Any, labels: np.ndarray | Sequence[float], *,
+                 sample_ids: Sequence[Any] | None = None, task: str = "classification") -> None:
         inputs = _as_tensors(inputs, "inputs")  # a copy: callers keep their arrays
         labels_np = np.asarray(labels)
         for where, part in _parts(inputs):
             if len(part) != len(labels_np):
                 raise InputError(LENGTH_MISMATCH.format(arg_a=f"inputs{where}", arg_b="labels", len_a=len(part),
                                                         len_b=len(labels_np)))
-        check_label_array(labels_np)
         self.inputs = inputs
-        self.targets = labels_np.astype(np.int64)
+        self.targets = as_targets(labels_np, task=task)
         self.sample_ids = list(sample_ids) if sample_ids is not None else list(range(len(labels_np)))
         if len(self.sample_ids) != len(labels_np):
             raise InputError(LENGTH_MISMATCH.format(arg_a="sample_ids", arg_b="labels",
@@ -133,8 +164,8 @@ class ArrayDataset(Dataset):
     def __len__(self) -> int:
         return len(self.targets)
 
-    def __getitem__(self, index: int) -> tuple[Sample, int]:
-        return map_sample(lambda part: part[index], self.inputs), int(self.targets[index])
+    def __getitem__(self, index: int) -> tuple[Sample, int | float]:
+        return map_sample(lambda part: part[index], self.inputs), target_item(self.targets[index])
 
     def gather(self, indices: Tensor) -> Sample:
         """The inputs of several samples in one indexing operation per part."""
@@ -151,15 +182,16 @@ class LabeledView(Dataset):
     def __init__(self, base: Dataset, indices: np.ndarray, labels: np.ndarray, sample_ids: Sequence[Any]) -> None:
         self.base = base
         self.indices = np.asarray(indices, dtype=np.int64)
-        self.targets = np.asarray(labels, dtype=np.int64)
+        labels = np.asarray(labels)
+        self.targets = labels.astype(np.float32 if labels.dtype.kind == "f" else np.int64)
         self.sample_ids = list(sample_ids)
 
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, position: int) -> tuple[int, Sample, int]:
+    def __getitem__(self, position: int) -> tuple[int, Sample, int | float]:
         x, _ = self.base[int(self.indices[position])]
-        return position, x, int(self.targets[position])
+        return position, x, target_item(self.targets[position])
 
     def batch(self, positions: Sequence[int] | np.ndarray) -> tuple[Sample, Tensor]:
         """Inputs and labels of several positions, stacked in that order. An in-memory
@@ -182,7 +214,7 @@ class PositionSubset(Dataset):
     def __len__(self) -> int:
         return len(self.positions)
 
-    def __getitem__(self, index: int) -> tuple[int, Sample, int]:
+    def __getitem__(self, index: int) -> tuple[int, Sample, int | float]:
         return self.view[int(self.positions[index])]
 
 
@@ -198,18 +230,27 @@ class TaskData:
     name: str = ""
     card: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    task: str = "classification"
+    target_range: tuple[float, float] | None = None  # regression: the scale's (low, high), e.g. (0, 16)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise InputError(f"TaskData.task must be one of {', '.join(TASKS)}; received {self.task!r}.")
+        for split in ("train", "test"):
+            targets = getattr(getattr(self, split), "targets", None)
+            if targets is not None and (np.asarray(targets).dtype.kind == "f") != (self.task == "regression"):
+                raise InputError(TASK_MISMATCH.format(task=self.task, split=split,
+                                                      dtype=np.asarray(targets).dtype))
 
 
-def dataset_labels(dataset: Dataset, *, arg: str = "dataset") -> np.ndarray:
-    """Integer labels of a dataset, read without loading inputs when possible."""
+def dataset_labels(dataset: Dataset, *, arg: str = "dataset", task: str = "classification") -> np.ndarray:
+    """The targets of a dataset (class ids, or regression values with ``task="regression"``), read
+    without loading inputs when possible."""
     for attr in ("targets", "labels"):
         if hasattr(dataset, attr):
-            labels = np.asarray(getattr(dataset, attr))
-            check_label_array(labels, arg=f"{arg}.{attr}")
-            return labels.astype(np.int64)
-    labels = np.asarray([int(dataset[i][1]) for i in range(len(dataset))])  # type: ignore[arg-type]
-    check_label_array(labels, arg=f"{arg} labels")
-    return labels
+            return as_targets(getattr(dataset, attr), task=task, arg=f"{arg}.{attr}")
+    values = [target_item(np.asarray(dataset[i][1])) for i in range(len(dataset))]  # type: ignore[arg-type]
+    return as_targets(values, task=task, arg=f"{arg} labels")
 
 
 def dataset_sample_ids(dataset: Dataset) -> list[Any]:
