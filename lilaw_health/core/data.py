@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
@@ -232,15 +233,37 @@ class TaskData:
     extras: dict[str, Any] = field(default_factory=dict)
     task: str = "classification"
     target_range: tuple[float, float] | None = None  # regression: the scale's (low, high), e.g. (0, 16)
+    # one row per test sample, one column per sensitive attribute (e.g. sex, age band): audited per group
+    sensitive_test: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise InputError(f"TaskData.task must be one of {', '.join(TASKS)}; received {self.task!r}.")
+        if self.sensitive_test is not None:
+            _check_sensitive(self.sensitive_test, len(self.test), self.name)  # type: ignore[arg-type]
         for split in ("train", "test"):
             targets = getattr(getattr(self, split), "targets", None)
             if targets is not None and (np.asarray(targets).dtype.kind == "f") != (self.task == "regression"):
                 raise InputError(TASK_MISMATCH.format(task=self.task, split=split,
                                                       dtype=np.asarray(targets).dtype))
+
+
+SENSITIVE_MISSING = ("sensitive attribute {column!r} of {dataset} is missing for {count} of {total} test samples "
+                     "(first at test position {first}). Give every test sample a value (e.g. 'unknown' as its own "
+                     "group) or leave the attribute out.")
+
+
+def _check_sensitive(frame: pd.DataFrame, n_test: int, dataset: str) -> None:
+    """Sensitive attributes must describe every test sample, in test order."""
+    if len(frame) != n_test:
+        raise InputError(LENGTH_MISMATCH.format(arg_a="sensitive_test", arg_b="the test set", len_a=len(frame),
+                                                len_b=n_test))
+    for column in frame.columns:
+        missing = frame[column].isna().to_numpy()
+        if missing.any():
+            raise InputError(SENSITIVE_MISSING.format(column=column, dataset=dataset or "the data",
+                                                      count=int(missing.sum()), total=n_test,
+                                                      first=int(np.argmax(missing))))
 
 
 def dataset_labels(dataset: Dataset, *, arg: str = "dataset", task: str = "classification") -> np.ndarray:
