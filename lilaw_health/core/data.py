@@ -99,7 +99,9 @@ def _check_same_structure(samples: Sequence[Sample]) -> None:
 def collate_items(items: Sequence[tuple[int, Sample, Any]]) -> tuple[Tensor, Sample, Tensor]:
     """DataLoader collate for :class:`LabeledView` items ``(position, x, y)``; ``x`` may be structured."""
     positions, inputs, targets = zip(*items)
-    return torch.as_tensor(positions), stack_samples(inputs), torch.as_tensor(np.asarray(targets))
+    values = np.asarray(targets)
+    return (torch.as_tensor(positions), stack_samples(inputs),
+            torch.as_tensor(values.astype(np.float32) if values.dtype.kind == "f" else values))
 
 
 def batch_length(sample: Sample) -> int:

@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike
 from torch import Tensor
 
 from lilaw_health.core.errors import BAD_VALUE, SHAPE, InputError
-from lilaw_health.core.weighting import agreement
+from lilaw_health.core.task import CLASSIFICATION, Task
 
 
 class TrainingDynamics:
@@ -36,36 +36,36 @@ class TrainingDynamics:
         Size of the dataset whose positions ``record`` receives.
     """
 
-    def __init__(self, n_samples: int) -> None:
+    def __init__(self, n_samples: int, *, task: Task = CLASSIFICATION) -> None:
         self.n_samples = n_samples
+        self.task = task
         self.w_alpha: list[np.ndarray] = []  # one (n_samples,) array per epoch, NaN where unseen
         self.margin: list[np.ndarray] = []
         self.forgetting = np.zeros(n_samples, dtype=np.int64)
         self.ever_correct = np.zeros(n_samples, dtype=bool)
         self._last_correct = np.zeros(n_samples, dtype=bool)
-        self.last_predicted = np.full(n_samples, -1, dtype=np.int64)
-        self.observed_labels = np.full(n_samples, -1, dtype=np.int64)
+        # class ids (-1: never presented), or predicted / observed values (NaN) for regression
+        dtype, unseen = (np.int64, -1) if task.name == "classification" else (np.float64, np.nan)
+        self.last_predicted = np.full(n_samples, unseen, dtype=dtype)
+        self.observed_labels = np.full(n_samples, unseen, dtype=dtype)
         self._reset_epoch()
 
     def _reset_epoch(self) -> None:
         self._sums: dict[str, Tensor] = {}
 
-    def record(self, positions: Tensor, logits: Tensor, targets: Tensor, *, alpha: float) -> None:
-        """Add one mini-batch: ``positions`` (n,) index the dataset, ``logits`` (n, c) are detached."""
+    def record(self, positions: Tensor, outputs: Tensor, targets: Tensor, *, alpha: float) -> None:
+        """Add one mini-batch: ``positions`` (n,) index the dataset, ``outputs`` (logits (n, c), or
+        regression outputs) are detached."""
         with torch.no_grad():
-            p, m = agreement(logits, targets)
-            others = logits.scatter(1, targets.long()[:, None], float("-inf"))
-            margin = logits.gather(1, targets.long()[:, None]).squeeze(1) - others.max(dim=1).values
-            predicted = logits.argmax(dim=1)
-            correct = predicted == targets
-            stats = {"w_alpha": torch.sigmoid(alpha * p - m), "margin": margin, "count": torch.ones_like(p)}
-        index = positions.to(logits.device).long()
-        for key, value in stats.items():
-            total = self._sums.setdefault(key, torch.zeros(self.n_samples, device=logits.device))
+            stats = self.task.sample_stats(outputs, targets, alpha=alpha)
+            sums = {"w_alpha": stats.w_alpha, "margin": stats.margin, "count": torch.ones_like(stats.margin)}
+        index = positions.to(outputs.device).long()
+        for key, value in sums.items():
+            total = self._sums.setdefault(key, torch.zeros(self.n_samples, device=outputs.device))
             total.index_add_(0, index, value.float())
         where = positions.cpu().numpy()
-        self._update_forgetting(where, correct.cpu().numpy())
-        self.last_predicted[where] = predicted.cpu().numpy()
+        self._update_forgetting(where, stats.correct.cpu().numpy())
+        self.last_predicted[where] = stats.predicted.cpu().numpy()
         self.observed_labels[where] = targets.cpu().numpy()
 
     def _update_forgetting(self, positions: np.ndarray, correct: np.ndarray) -> None:

@@ -116,6 +116,8 @@ class LiLAW(nn.Module):
         if self.task == "multilabel":
             return lilaw_weights_multilabel(outputs, targets, alpha=a, beta=b, delta=d)
         assert self.target_range is not None
+        if outputs.dim() == 2 and outputs.shape[1] == 1:  # a model's (n, 1) head
+            outputs = outputs[:, 0]
         return lilaw_weights_regression(outputs, targets, target_range=self.target_range, alpha=a, beta=b, delta=d)
 
     def loss(self, outputs: Tensor, targets: Tensor, per_sample_loss: Tensor) -> Tensor:

@@ -30,8 +30,11 @@ from lilaw_health.core.data import LabeledView, Sample
 from lilaw_health.core.dynamics import TrainingDynamics
 from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.lilaw import LiLAW, LiLAWConfig
-from lilaw_health.core.losses import CLASS_WEIGHTS, PER_SAMPLE_LOSSES, PerSampleLoss, with_class_weight
+from lilaw_health.core.losses import (
+    CLASS_WEIGHTS, PER_SAMPLE_LOSSES, REGRESSION_LOSSES, PerSampleLoss, with_class_weight,
+)
 from lilaw_health.core.registry import Registry
+from lilaw_health.core.task import CLASSIFICATION, Task
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +159,7 @@ class MethodContext:
     clean: CleanConfig = CleanConfig()
     dynamic_loss: DynamicLossConfig = DynamicLossConfig()
     sample_weight: Tensor | None = None  # (n_train,) by training-set position, e.g. from scikit-learn's fit
+    task: Task = CLASSIFICATION
 
 
 class Method:
@@ -230,7 +234,7 @@ class LiLAWMethod(Method):
 
     def __init__(self, context: MethodContext) -> None:
         super().__init__(context)
-        self.lilaw = LiLAW(context.lilaw)
+        self.lilaw = context.task.lilaw(context.lilaw)
 
     def _warming_up(self, epoch: int) -> bool:
         return epoch < self.lilaw.config.warmup_epochs
@@ -418,18 +422,31 @@ def method_loss(method: str, *, loss: str = DEFAULT_LOSS, class_weight: str = NO
 def build_method(method: str, *, train_labels: np.ndarray, n_classes: int, loss: str = DEFAULT_LOSS,
                  class_weight: str = NO_CLASS_WEIGHT, lilaw: LiLAWConfig | None = None,
                  clean: CleanConfig | None = None, dynamic_loss: DynamicLossConfig | None = None,
-                 sample_weight: Tensor | None = None) -> Method:
+                 sample_weight: Tensor | None = None, task: Task = CLASSIFICATION) -> Method:
     """The one constructor of a training method, for the recipe path and the estimator alike.
 
     The per-sample loss and class weighting come from :func:`method_loss` (so ``gce`` trains
     with GCE however it is called); class weights are computed from ``train_labels`` (n_train,),
-    the observed, possibly noisy, labels: all a user has.
+    the observed, possibly noisy, labels: all a user has. A regression takes ``erm`` or
+    ``lilaw`` with a loss of :data:`~lilaw_health.core.losses.REGRESSION_LOSSES` (the default
+    ``cross_entropy`` becomes ``mse``).
     """
+    METHODS.get(method)
+    task.check_method(method)
+    context = MethodContext(loss_fn=_loss_fn(method, loss, class_weight, train_labels, n_classes, task),
+                            n_classes=n_classes, lilaw=lilaw or LiLAWConfig(), clean=clean or CleanConfig(),
+                            dynamic_loss=dynamic_loss or DynamicLossConfig(), sample_weight=sample_weight, task=task)
+    return METHODS.get(method)(context)
+
+
+def _loss_fn(method: str, loss: str, class_weight: str, train_labels: np.ndarray, n_classes: int,
+             task: Task) -> PerSampleLoss:
+    if task.name == "regression":
+        if class_weight != NO_CLASS_WEIGHT:
+            raise ConfigError(f"class_weight={class_weight} weighs classes; a regression has none. Remove the key.")
+        return REGRESSION_LOSSES.get("mse" if loss == DEFAULT_LOSS else loss)
     loss_name, class_weight_name = method_loss(method, loss=loss, class_weight=class_weight)
     loss_fn = PER_SAMPLE_LOSSES.get(loss_name)
     if class_weight_name != NO_CLASS_WEIGHT:
         loss_fn = with_class_weight(loss_fn, CLASS_WEIGHTS.get(class_weight_name)(np.asarray(train_labels), n_classes))
-    context = MethodContext(loss_fn=loss_fn, n_classes=n_classes, lilaw=lilaw or LiLAWConfig(),
-                            clean=clean or CleanConfig(), dynamic_loss=dynamic_loss or DynamicLossConfig(),
-                            sample_weight=sample_weight)
-    return METHODS.get(method)(context)
+    return loss_fn

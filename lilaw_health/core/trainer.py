@@ -31,6 +31,7 @@ from lilaw_health.core.errors import NOT_FINITE, ConfigError, InputError
 from lilaw_health.core.lilaw import LiLAWConfig
 from lilaw_health.core.methods import Batch, Method
 from lilaw_health.core.metrics import MONITORS
+from lilaw_health.core.task import CLASSIFICATION, Task
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,8 @@ class Trainer:
     augment : callable, optional
         ``augment(inputs, generator) -> inputs`` applied to training batches only; it must draw
         its randomness from ``generator`` (seeded per epoch) for runs to resume exactly.
+    task : Classification or Regression
+        What the targets are (:mod:`~lilaw_health.core.task`); classification by default.
 
     Inputs may be structured (a tuple or mapping of tensors, see :data:`~lilaw_health.core.data.Sample`):
     batches keep the structure, move to the device part by part, and reach the model, the
@@ -139,7 +142,12 @@ class Trainer:
 
     def __init__(self, model: nn.Module, method: Method, *, config: TrainConfig,
                  checkpoint_dir: str | Path | None = None, progress: bool = False,
-                 augment: Augment | None = None) -> None:
+                 augment: Augment | None = None, task: Task = CLASSIFICATION) -> None:
+        task.check_monitor(config.monitor)
+        if task.name == "regression" and config.sampler == "balanced":
+            raise ConfigError("sampler=balanced draws every class equally often; a regression has no classes. "
+                              "Use sampler=uniform.")
+        self.task = task
         self.model = model
         self.augment = augment
         self.method = method
@@ -157,7 +165,8 @@ class Trainer:
         optimizer = self._optimizer()
         scheduler = self._scheduler(optimizer, cfg.epochs)
         state = self._initial_state()
-        self.train_dynamics, self.val_dynamics = TrainingDynamics(len(train)), TrainingDynamics(len(val))
+        self.train_dynamics = TrainingDynamics(len(train), task=self.task)
+        self.val_dynamics = TrainingDynamics(len(val), task=self.task)
         if resume:
             state = self._maybe_resume(state, optimizer, scheduler)
         monitor_fn, higher_is_better = MONITORS.get(cfg.monitor)
@@ -200,8 +209,9 @@ class Trainer:
 
     def _train_epoch(self, train: LabeledView, val: LabeledView, optimizer: torch.optim.Optimizer,
                      epoch: int, state: dict[str, Any]) -> tuple[float, float]:
-        """One pass over ``train``; returns the mean plain cross-entropy (comparable with the
-        validation loss) and the mean objective the method optimised (e.g. LiLAW-weighted)."""
+        """One pass over ``train``; returns the mean plain loss (cross-entropy, or squared error for
+        regression; comparable with the validation loss) and the mean objective the method
+        optimised (e.g. LiLAW-weighted)."""
         torch.manual_seed(_epoch_seed(self.config.seed, epoch, 0))
         chosen = self.method.on_epoch_start(epoch, model=self.model, train=train, predict_logits=self.predict_logits,
                                             seed=_epoch_seed(self.config.seed, epoch, 4))
@@ -231,7 +241,7 @@ class Trainer:
                 state["trajectory"].append({"step": state["step"], "epoch": epoch, **scalars})
             state["step"] += 1
             objective_sum += value * len(targets)
-            plain_sum += torch.nn.functional.cross_entropy(outputs.detach(), targets, reduction="sum")
+            plain_sum += self.task.plain_loss(outputs.detach(), targets).sum()
             count += len(targets)
         self.train_dynamics.end_epoch()
         return plain_sum.item() / max(count, 1), objective_sum / max(count, 1)
@@ -276,18 +286,19 @@ class Trainer:
         return (self.method.scalars() or {}).get("alpha", LiLAWConfig.alpha)
 
     def _validate(self, val: LabeledView) -> tuple[np.ndarray, np.ndarray, float]:
-        """Probabilities, labels and mean cross-entropy of the validation samples model selection
-        scores (all, unless the method left some out); records the dynamics of all of them."""
+        """Predictions (class probabilities, or values for regression), targets and mean plain loss
+        of the validation samples model selection scores (all, unless the method left some out);
+        records the dynamics of all of them."""
         logits = self.predict_logits(val)
-        targets = torch.as_tensor(val.targets, dtype=torch.long)
+        targets = torch.as_tensor(val.targets, dtype=self.task.target_dtype)
         self.val_dynamics.record(torch.arange(len(val)), logits, targets, alpha=self._alpha())
         self.val_dynamics.end_epoch()
         keep = self.method.validation_keep()
         if keep is not None:
             mask = torch.as_tensor(keep)
             logits, targets = logits[mask], targets[mask]
-        loss = float(torch.nn.functional.cross_entropy(logits, targets)) if len(targets) else float("nan")
-        return torch.softmax(logits, dim=1).numpy(), targets.numpy(), loss
+        loss = float(self.task.plain_loss(logits, targets).mean()) if len(targets) else float("nan")
+        return self.task.predictions(logits).numpy(), targets.numpy(), loss
 
     def _val_sampler(self, val: LabeledView, *, seed: int):
         generator = torch.Generator().manual_seed(seed)
@@ -315,8 +326,9 @@ class Trainer:
 
     @torch.no_grad()
     def predict_proba(self, dataset: LabeledView) -> np.ndarray:
-        """Softmax probabilities (n_samples, n_classes) in dataset order."""
-        return torch.softmax(self.predict_logits(dataset), dim=1).numpy()
+        """Softmax probabilities (n_samples, n_classes) in dataset order; for regression, the
+        predicted values (n_samples,)."""
+        return self.task.predictions(self.predict_logits(dataset)).numpy()
 
     @torch.no_grad()
     def predict_logits(self, dataset: LabeledView) -> Tensor:
