@@ -37,6 +37,7 @@ KEY_HELP = {
                     "scikit-learn; effective_number: Cui et al. 2019 class-balanced weights (beta 0.999)",
     "sampler": "uniform, or balanced: draw every class equally often (with replacement)",
     "scheduler": "learning-rate schedule: none, or cosine (anneal to 0 over the epochs)",
+    "threshold": "regression only: also report the binary metrics of target >= threshold (e.g. 3 for PSPI pain)",
     "augment": "training-batch augmentations, e.g. [{name: jitter, p: 0.5, sigma: 0.03}] (lilaw-health list)",
     "device": "auto (CUDA if available), cpu, cuda, cuda:1, ...",
     "threads": "PyTorch CPU threads for the run; 0 keeps PyTorch's default (OMP_NUM_THREADS or the core count). "

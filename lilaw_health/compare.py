@@ -41,7 +41,9 @@ from lilaw_health.reporting.plots import plot_metric_by_setting
 
 logger = logging.getLogger(__name__)
 
-METRICS = ["accuracy", "balanced_accuracy", "macro_f1", "auroc"]
+METRICS = ["accuracy", "balanced_accuracy", "macro_f1", "auroc",  # classification
+           "mae", "rmse", "r2", "pearson", "binary_accuracy", "binary_balanced_accuracy", "binary_f1",
+           "binary_auroc"]  # regression, and its binary outcome at the recipe's threshold
 COSTS = ["seconds_per_epoch", "peak_memory_mb"]
 BASELINE = "erm"
 
@@ -154,19 +156,20 @@ def run_settings(recipes: Mapping[str, Recipe], out_dir: str | Path, *, methods:
         if not SETTING_NAME.fullmatch(name):
             raise ConfigError(f"setting name {name!r} must be a folder name: letters, digits, '_', '.', '-' "
                               "(e.g. clean, symmetric40, long_tailed).")
-    parts, accuracy = [], []
+    parts, headline = [], []
     for name, recipe in recipes.items():
         runs, summary, cost = run_comparison(recipe, out_dir / name, methods=methods, seeds=seeds, progress=progress)
         part = summary.merge(cost[["method", f"time_vs_{BASELINE}", f"memory_vs_{BASELINE}"]], on="method")
         parts.append(part.assign(setting=name)[["setting", *part.columns]])
-        accuracy.append(runs.set_index(["method", "seed"])["accuracy"].rename(name))
+        metric = _metric_columns(runs)[0]  # accuracy, or MAE for a regression
+        headline.append(runs.set_index(["method", "seed"])[metric].rename(name))
     table = pd.concat(parts, ignore_index=True)
     cost_columns = ["seconds_per_epoch", f"time_vs_{BASELINE}", f"memory_vs_{BASELINE}"]
     table = table[[c for c in table.columns if c not in cost_columns] + cost_columns]
     atomic_write_text(out_dir / "settings.csv", table.to_csv(index=False))
-    plot_metric_by_setting(pd.concat(accuracy, axis=1).reset_index(), out_dir / "settings.png",
-                           settings=list(recipes), metric="accuracy")
-    figure = "![Test accuracy by setting](settings.png)"
+    plot_metric_by_setting(pd.concat(headline, axis=1).reset_index(), out_dir / "settings.png",
+                           settings=list(recipes), metric=metric)
+    figure = f"![Test {metric} by setting](settings.png)"
     atomic_write_text(out_dir / "settings.md", f"{markdown_table(table)}\n\n{figure}\n")
     return table
 

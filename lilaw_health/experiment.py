@@ -25,13 +25,17 @@ import yaml
 
 from lilaw_health.core.checkpoint import atomic_write_text
 from lilaw_health.core.data import LabeledView, TaskData, dataset_inputs, dataset_labels, dataset_sample_ids
-from lilaw_health.core.data import stratified_split
-from lilaw_health.core.difficulty import difficulty_table, write_difficulty
-from lilaw_health.core.errors import ConfigError, InputError, LilawError
+from lilaw_health.core.data import shuffle_split, stratified_split
+from lilaw_health.core.difficulty import difficulty_table, regression_difficulty_table, write_difficulty
+from lilaw_health.core.errors import ConfigError, InputError, LilawError, unknown_name
 from lilaw_health.core.memory import PeakMemory
 from lilaw_health.core.methods import METHODS, build_method
-from lilaw_health.core.metrics import classification_metrics, confusion, detection_metrics, per_class_report
+from lilaw_health.core.metrics import (
+    classification_metrics, confusion, detection_metrics, per_class_report, regression_metrics,
+)
 from lilaw_health.core.noise import NOISE_MODELS, NoisyLabels, inject_label_noise, long_tailed_subsample
+from lilaw_health.core.target_noise import TARGET_NOISE_MODELS, NoisyTargets, inject_target_noise
+from lilaw_health.core.task import CLASSIFICATION, Regression, Task
 from lilaw_health.core.trainer import Trainer, TrainResult, resolve_device
 from lilaw_health.domains import Domain, get_domain
 from lilaw_health.recipe import Recipe, recipe_from_dict
@@ -58,14 +62,32 @@ class Splits:
     train: LabeledView
     val: LabeledView
     test: LabeledView
-    noise: NoisyLabels
+    noise: NoisyLabels | NoisyTargets
     clean_labels: np.ndarray
     kept: np.ndarray
+    task: Task = CLASSIFICATION
+
+    @property
+    def observed(self) -> np.ndarray:
+        """(n_kept,) the labels or targets training sees (after noise)."""
+        return self.noise.labels if isinstance(self.noise, NoisyLabels) else self.noise.targets
+
+    @property
+    def corrupted(self) -> np.ndarray:
+        """(n_kept,) True where the injected noise changed the label or target."""
+        return self.noise.flipped if isinstance(self.noise, NoisyLabels) else self.noise.corrupted
 
 
 def prepare_splits(data: TaskData, recipe: Recipe) -> Splits:
     """Keep the recipe's class-size profile of the training data (which samples exist), inject
-    its noise into their labels, then split off validation."""
+    its noise into their labels, then split off validation (stratified by class; a random
+    split for regression)."""
+    if data.task == "regression":
+        return _regression_splits(data, recipe)
+    if recipe.threshold is not None:
+        raise ConfigError(f"threshold={recipe.threshold} turns regression targets into a binary outcome; "
+                          f"{data.name or 'this dataset'} is a classification. Remove threshold.")
+    NOISE_MODELS.get(recipe.noise.kind)
     clean = dataset_labels(data.train, arg="training data")
     kept = long_tailed_subsample(clean, imbalance_factor=recipe.imbalance.factor, n_classes=data.n_classes,
                                  seed=recipe.seed)
@@ -86,6 +108,30 @@ def prepare_splits(data: TaskData, recipe: Recipe) -> Splits:
                   noise=noise, clean_labels=clean, kept=kept)
 
 
+def _regression_splits(data: TaskData, recipe: Recipe) -> Splits:
+    """Regression: every training sample kept, the recipe's target noise, a seeded random split."""
+    if recipe.imbalance.factor != 1:
+        raise ConfigError(f"imbalance.factor={recipe.imbalance.factor} subsamples classes; a regression has none. "
+                          "Remove imbalance.factor.")
+    if recipe.noise.kind not in TARGET_NOISE_MODELS.names():
+        raise unknown_name("noise model for regression targets", recipe.noise.kind, TARGET_NOISE_MODELS.names(),
+                           "E.g. noise.kind=uniform noise.rate=0.3.")
+    clean = dataset_labels(data.train, arg="training data", task="regression")
+    noise = inject_target_noise(clean, kind=recipe.noise.kind, rate=recipe.noise.rate, seed=recipe.seed,
+                                target_range=data.target_range)
+    train_pos, val_pos = shuffle_split(len(clean), fraction=recipe.val_fraction, seed=recipe.seed)
+    ids = dataset_sample_ids(data.train)
+    observed = noise.targets.astype(np.float32)
+    test_targets = dataset_labels(data.test, arg="test data", task="regression")
+
+    def view(pos: np.ndarray) -> LabeledView:
+        return LabeledView(data.train, pos, observed[pos], [ids[i] for i in pos])
+
+    return Splits(train=view(train_pos), val=view(val_pos),
+                  test=LabeledView(data.test, np.arange(len(test_targets)), test_targets, dataset_sample_ids(data.test)),
+                  noise=noise, clean_labels=clean, kept=np.arange(len(clean)), task=Regression(noise.target_range))
+
+
 def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = False, resume: bool = True) -> dict:
     """Train and evaluate one recipe; returns the metrics written to ``metrics.json``.
 
@@ -94,7 +140,6 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
     """
     out_dir = Path(out_dir)
     check_output_folder(out_dir)
-    NOISE_MODELS.get(recipe.noise.kind)
     METHODS.get(recipe.method)
     device = resolve_device(recipe.device)
     domain = get_domain(recipe.domain)
@@ -103,16 +148,17 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
     with torch_threads(recipe.threads):
         seed_everything(recipe.seed)
         data = domain.load_data(recipe.dataset, options=recipe.data)
-        check_two_classes(data)
+        if data.task == "classification":
+            check_two_classes(data)
         splits = prepare_splits(data, recipe)
         seed_everything(recipe.seed)
         model = domain.build_model(recipe.model, data=data, options=recipe.model_args)
         method = build_method(recipe.method, train_labels=splits.train.targets, n_classes=data.n_classes,
                               loss=recipe.loss, class_weight=recipe.class_weight, lilaw=recipe.lilaw,
-                              clean=recipe.clean, dynamic_loss=recipe.dynamic_loss)
+                              clean=recipe.clean, dynamic_loss=recipe.dynamic_loss, task=splits.task)
         trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
-                          progress=progress,
-                          augment=domain.build_augment(recipe.augment, data=data))
+                          progress=progress, augment=domain.build_augment(recipe.augment, data=data),
+                          task=splits.task)
         atomic_write_text(out_dir / "config.yaml", recipe.to_yaml())  # all checked: the first write
         with PeakMemory(device) as memory:
             result = trainer.fit(splits.train, splits.val, resume=resume)
@@ -125,11 +171,11 @@ def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, split
     metrics = _evaluate(trainer, splits, data, result, recipe)
     metrics.update(peak_memory_mb=memory.peak_mb, memory_measure=memory.measure)
     extra = domain.evaluate(data, y_true=splits.test.targets, proba=trainer.predict_proba(splits.test),
-                            out_dir=out_dir, recipe=recipe, train_labels=splits.noise.labels)
+                            out_dir=out_dir, recipe=recipe, train_labels=splits.observed)
     if extra is not None:
         metrics["domain"] = extra
     difficulty = _difficulty(trainer, splits, recipe, result)
-    if splits.noise.flipped.any():
+    if splits.corrupted.any():
         scored = difficulty[difficulty["mislabel_score"].notna()]  # a sample never trained on has no score
         metrics["detection"] = detection_metrics(scored["is_flipped"].to_numpy(), scored["mislabel_score"].to_numpy())
     _write_outputs(out_dir, recipe, metrics, result, difficulty, card=data.card)
@@ -193,14 +239,23 @@ def check_same_recipe(out_dir: Path, recipe: Recipe) -> None:
 
 
 def _evaluate(trainer: Trainer, splits: Splits, data: TaskData, result: TrainResult, recipe: Recipe) -> dict:
-    proba = trainer.predict_proba(splits.test)
-    y_true, y_pred = splits.test.targets, proba.argmax(axis=1)
-    return {
-        "recipe": recipe.name, "method": recipe.method, "seed": recipe.seed, "dataset": data.name,
-        "test": classification_metrics(y_true, proba, n_classes=data.n_classes),
+    common = {
+        "recipe": recipe.name, "method": recipe.method, "seed": recipe.seed, "dataset": data.name, "task": data.task,
         "final_scalars": trainer.method.scalars(),
         "best_epoch": result.best_epoch, "best_val_score": result.best_score, "epochs_run": result.epochs_run,
         "stopped_early": result.stopped_early, "seconds_per_epoch": result.seconds_per_epoch,
+    }
+    if isinstance(splits.noise, NoisyTargets):
+        predicted = trainer.predict_proba(splits.test)
+        return {**common, "test": regression_metrics(splits.test.targets, predicted, threshold=recipe.threshold),
+                "noise": {"kind": recipe.noise.kind, "rate": recipe.noise.rate, "realised_rate": splits.noise.rate,
+                          "target_range": list(splits.noise.target_range)},
+                "threshold": recipe.threshold, "class_names": data.class_names}
+    proba = trainer.predict_proba(splits.test)
+    y_true, y_pred = splits.test.targets, proba.argmax(axis=1)
+    return {
+        **common,
+        "test": classification_metrics(y_true, proba, n_classes=data.n_classes),
         "noise": {"kind": recipe.noise.kind, "rate": recipe.noise.rate, "realised_rate": splits.noise.rate,
                   "transition_matrix": splits.noise.transition_matrix.round(4).tolist()},
         "imbalance": {"factor": recipe.imbalance.factor, "kept": len(splits.kept), "of": len(splits.clean_labels),
@@ -221,13 +276,18 @@ def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, result: TrainR
     parts = []
     for name, view, dynamics in (("train", splits.train, result.train_dynamics),
                                  ("val", splits.val, result.val_dynamics)):
-        table = difficulty_table(trainer.predict_logits(view), view.targets, sample_ids=view.sample_ids,
-                                 scalars=scalars, split=[name] * len(view))
+        if isinstance(splits.task, Regression):
+            table = regression_difficulty_table(trainer.task.predictions(trainer.predict_logits(view)), view.targets,
+                                                sample_ids=view.sample_ids, scalars=scalars,
+                                                target_range=splits.task.width, split=[name] * len(view))
+        else:
+            table = difficulty_table(trainer.predict_logits(view), view.targets, sample_ids=view.sample_ids,
+                                     scalars=scalars, split=[name] * len(view))
         if dynamics is not None:  # its mislabel score, from training dynamics, replaces 1 - final W_alpha
             scores = dynamics.scores().drop(columns=["last_predicted"])
             table = pd.concat([table.drop(columns=["mislabel_score"]), scores], axis=1)
         table["clean_label"] = splits.clean_labels[view.indices]
-        table["is_flipped"] = view.targets != table["clean_label"].to_numpy()
+        table["is_flipped"] = splits.corrupted[np.searchsorted(splits.kept, view.indices)]  # label or target changed
         parts.append(table)
     return pd.concat(parts, ignore_index=True)
 

@@ -83,6 +83,7 @@ class Recipe(TrainConfig):
     loss: str = "cross_entropy"
     class_weight: str = "none"
     threads: int = 0
+    threshold: float | None = None
     augment: list[dict[str, Any]] = field(default_factory=list)
     noise: NoiseSettings = field(default_factory=NoiseSettings)
     lilaw: LiLAWConfig = field(default_factory=LiLAWConfig)
@@ -217,7 +218,7 @@ def _section(name: str, value: dict[str, Any]) -> Any:
 def _as_annotated(cls: type, key: str, value: Any) -> Any:
     """An int given for a float field becomes a float (YAML reads ``lr: 1`` as an int)."""
     annotation = next(str(f.type) for f in fields(cls) if f.name == key)
-    return float(value) if annotation == "float" else value
+    return float(value) if annotation in ("float", "float | None") and value is not None else value
 
 
 _SCALAR_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}

@@ -332,3 +332,17 @@ def stratified_split(labels: np.ndarray, *, fraction: float, seed: int,
     val = np.sort(np.concatenate(val_parts))
     train = np.setdiff1d(np.arange(len(labels)), val)
     return train, val
+
+
+def shuffle_split(n_samples: int, *, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded random split into (train_indices, val_indices) with ``round(fraction * n)`` (at
+    least one) validation samples: for regression targets, which have no classes to stratify by.
+    """
+    if not 0 < fraction < 1:
+        raise InputError(f"val_fraction must be in (0, 1); received {fraction}, which would leave an empty "
+                         "split. Use e.g. 0.1.")
+    if n_samples < 2:
+        raise InputError(f"a validation split needs at least 2 training samples; received {n_samples}.")
+    n_val = int(min(max(round(fraction * n_samples), 1), n_samples - 1))
+    order = np.random.default_rng(seed).permutation(n_samples)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])

@@ -18,7 +18,7 @@ from torch import Tensor
 from lilaw_health.core.checkpoint import atomic_write, atomic_write_text
 from lilaw_health.core.errors import LENGTH_MISMATCH, InputError
 from lilaw_health.core.losses import cross_entropy
-from lilaw_health.core.weighting import agreement, lilaw_weights
+from lilaw_health.core.weighting import agreement, lilaw_weights, lilaw_weights_regression
 
 BUCKETS = np.array(["easy", "hard", "moderate"])  # order of (W_alpha, W_beta, W_delta)
 COLUMNS = ["sample_id", "split", "label", "predicted", "p", "m", "W_alpha", "W_beta", "W_delta", "W", "loss",
@@ -65,6 +65,49 @@ def difficulty_table(logits: Tensor, labels: np.ndarray, *, sample_ids: Sequence
         "W_delta": weights.w_delta.numpy(), "W": weights.w.numpy(), "loss": loss.numpy(),
         "bucket": BUCKETS[components.argmax(dim=1).numpy()],
         "mislabel_score": 1.0 - weights.w_alpha.numpy(),
+    })
+
+
+REGRESSION_COLUMNS = ["sample_id", "split", "label", "predicted", "residual", "W_alpha", "W_beta", "W_delta", "W",
+                      "loss", "bucket", "mislabel_score"]
+
+
+def regression_difficulty_table(predictions: Tensor, targets: np.ndarray, *, sample_ids: Sequence[Any],
+                                scalars: dict[str, float], target_range: float,
+                                split: Sequence[str] | None = None) -> pd.DataFrame:
+    """The regression counterpart of :func:`difficulty_table`: one row per sample.
+
+    Parameters
+    ----------
+    predictions : Tensor of shape (n_samples,)
+    targets : array of shape (n_samples,)
+        Observed (possibly noisy) targets, in column ``label``.
+    target_range : float
+        Width R of the target range in LiLAW's regression weights.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``REGRESSION_COLUMNS``: ``residual = predicted - label``, ``loss`` its square,
+        ``mislabel_score = |residual| / R`` at this epoch (the run replaces it with the
+        dynamics' mean over epochs).
+    """
+    if not (len(predictions) == len(targets) == len(sample_ids)):
+        raise InputError(LENGTH_MISMATCH.format(arg_a="predictions", arg_b="targets and sample_ids",
+                                                len_a=len(predictions), len_b=f"{len(targets)} and {len(sample_ids)}"))
+    observed = torch.as_tensor(np.asarray(targets), dtype=predictions.dtype)
+    with torch.no_grad():
+        weights = lilaw_weights_regression(predictions, observed, target_range=target_range, **scalars)
+    components = torch.stack([weights.w_alpha, weights.w_beta, weights.w_delta], dim=1)
+    residual = (predictions - observed).numpy()
+    return pd.DataFrame({
+        "sample_id": list(sample_ids),
+        "split": list(split) if split is not None else ["train"] * len(targets),
+        "label": np.asarray(targets, dtype=float), "predicted": predictions.numpy(), "residual": residual,
+        "W_alpha": weights.w_alpha.numpy(), "W_beta": weights.w_beta.numpy(),
+        "W_delta": weights.w_delta.numpy(), "W": weights.w.numpy(), "loss": residual**2,
+        "bucket": BUCKETS[components.argmax(dim=1).numpy()],
+        "mislabel_score": np.abs(residual) / target_range,
     })
 
 
