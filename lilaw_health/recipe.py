@@ -19,6 +19,7 @@ from lilaw_health.core.errors import FILE_MISSING, ConfigError, InputError, Lila
 from lilaw_health.core.lilaw import LiLAWConfig
 from lilaw_health.core.losses import CLASS_WEIGHTS as CLASS_WEIGHT_FUNCTIONS
 from lilaw_health.core.methods import CleanConfig, DynamicLossConfig
+from lilaw_health.core.options import as_annotated, expected_type
 from lilaw_health.core.trainer import TrainConfig
 from lilaw_health.domains import get_domain
 
@@ -199,7 +200,7 @@ def _typed_value(key: str, value: Any) -> Any:
         return _section(key, value)
     if key in ("methods", "seeds"):
         return tuple(value) if isinstance(value, (list, tuple)) else (value,)
-    return value if key == "augment" else _as_annotated(Recipe, key, value)
+    return value if key == "augment" else as_annotated(Recipe, key, value)
 
 
 def _augment_list(value: Any, source: str) -> list[dict[str, Any]]:
@@ -212,28 +213,13 @@ def _augment_list(value: Any, source: str) -> list[dict[str, Any]]:
 def _section(name: str, value: dict[str, Any]) -> Any:
     """A section's dataclass from its (already key- and type-checked) mapping."""
     cls = SECTIONS[name]
-    return cls(**{key: _as_annotated(cls, key, v) for key, v in value.items()})
-
-
-def _as_annotated(cls: type, key: str, value: Any) -> Any:
-    """An int given for a float field becomes a float (YAML reads ``lr: 1`` as an int)."""
-    annotation = next(str(f.type) for f in fields(cls) if f.name == key)
-    return float(value) if annotation in ("float", "float | None") and value is not None else value
-
-
-_SCALAR_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+    return cls(**{key: as_annotated(cls, key, v) for key, v in value.items()})
 
 
 def _checked(key: str, value: Any, cls: type, source: str) -> None:
     """Reject a value of the wrong scalar type (YAML ``epochs: ten`` would fail far away)."""
-    annotation = str({f.name: f.type for f in fields(cls)}[key.rpartition(".")[2]])
-    if annotation.endswith(" | None"):
-        if value is None:
-            return
-        annotation = annotation.removesuffix(" | None")
-    expected = _SCALAR_TYPES.get(annotation)
-    wrong_bool = isinstance(value, bool) and annotation in ("int", "float")
-    if expected and (not isinstance(value, expected) or wrong_bool):
+    annotation = expected_type(cls, key.rpartition(".")[2], value)
+    if annotation is not None:
         raise ConfigError(f"{source}: {key} must be {annotation}; received {value!r} "
                           f"({type(value).__name__}). Example: --set {key}=<{annotation}>.")
 

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from lilaw_health.core.data import LabeledView, Sample
 from lilaw_health.core.dynamics import TrainingDynamics
 from lilaw_health.core.errors import ConfigError
-from lilaw_health.core.lilaw import LiLAW, LiLAWConfig
+from lilaw_health.core.lilaw import LiLAWConfig
 from lilaw_health.core.losses import (
     CLASS_WEIGHTS, PER_SAMPLE_LOSSES, REGRESSION_LOSSES, PerSampleLoss, with_class_weight,
 )

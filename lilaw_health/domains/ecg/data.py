@@ -41,7 +41,7 @@ import importlib.resources
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,8 @@ import numpy as np
 
 from lilaw_health.core.data import ArrayDataset, TaskData
 from lilaw_health.data_cards import load_card
-from lilaw_health.core.errors import BAD_VALUE, FILE_MISSING, UNKNOWN_OPTIONS, InputError
+from lilaw_health.core.errors import BAD_VALUE, FILE_MISSING, InputError
+from lilaw_health.core.options import check_option_names
 from lilaw_health.domains.ecg.augment import corrupt_fraction
 from lilaw_health.domains.ecg.formats import FORMATS, SUFFIXES, RawSplit, label_name, read_split
 
@@ -127,10 +128,7 @@ class UcrOptions:
     def from_mapping(cls, options: Mapping[str, Any] | None) -> UcrOptions:
         """Options from a recipe mapping; unknown keys raise an error listing the valid ones."""
         options = dict(options or {})
-        valid = [f.name for f in fields(cls)]
-        unknown = sorted(set(options) - set(valid))
-        if unknown:
-            raise InputError(UNKNOWN_OPTIONS.format(kind="ecg data", names=unknown, valid=", ".join(valid)))
+        check_option_names(options, cls, kind="ecg data")
         return cls(**options)
 
 

@@ -1,0 +1,62 @@
+"""Options dataclasses from recipe mappings: the one place that checks option names and types.
+
+The recipe (its sections), the ECG domain's ``data:`` options and the tabular domain's use
+these two checks, so an unknown key or a value of the wrong type reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+from lilaw_health.core.errors import UNKNOWN_OPTIONS, InputError
+
+SCALAR_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+def check_option_names(options: Mapping[Any, Any], cls: type, *, kind: str) -> None:
+    """Refuse keys that are not fields of the options dataclass ``cls``, suggesting close names.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Options:
+    ...     length: int = 1
+    >>> check_option_names({"lenght": 3}, Options, kind="demo")
+    Traceback (most recent call last):
+    ...
+    lilaw_health.core.errors.InputError: unknown demo option(s) ['lenght']; valid: length. Did you mean length?
+    """
+    valid = [f.name for f in fields(cls)]
+    unknown = sorted((key for key in options if key not in valid), key=str)
+    if not unknown:
+        return
+    close = sorted({match for key in unknown for match in difflib.get_close_matches(str(key), valid, n=1)})
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    raise InputError(UNKNOWN_OPTIONS.format(kind=kind, names=unknown, valid=", ".join(valid)) + hint)
+
+
+def expected_type(cls: type, name: str, value: Any) -> str | None:
+    """The annotation of field ``name`` when ``value`` does not fit it, else None.
+
+    Scalar annotations (int, float, str, bool, and ``X | None``) are checked; a bool is not
+    taken for a number, an int is taken for a float. Other annotations are left to the
+    dataclass's own checks.
+    """
+    annotation = str(next(f.type for f in fields(cls) if f.name == name))
+    if annotation.endswith(" | None"):
+        if value is None:
+            return None
+        annotation = annotation.removesuffix(" | None")
+    expected = SCALAR_TYPES.get(annotation)
+    wrong_bool = isinstance(value, bool) and annotation in ("int", "float")
+    return annotation if expected and (not isinstance(value, expected) or wrong_bool) else None
+
+
+def as_annotated(cls: type, name: str, value: Any) -> Any:
+    """``value`` converted to field ``name``'s type where YAML reads it otherwise (``lr: 1`` is an int)."""
+    annotation = str(next(f.type for f in fields(cls) if f.name == name))
+    return float(value) if annotation in ("float", "float | None") and value is not None else value
