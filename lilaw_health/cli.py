@@ -17,8 +17,8 @@ from lilaw_health.recipe import SECTIONS, Recipe, builtin_recipes, load_recipe, 
 KEY_HELP = {
     "name": "experiment name; default output folder is runs/<name>",
     "domain": "data domain (lilaw-health list)",
-    "dataset": "dataset name within the domain; default the domain's (ecg: any UCR/UEA dataset; tabular: adult "
-               "or csv)",
+    "dataset": "dataset name within the domain; default the domain's (ecg: any UCR/UEA dataset; tabular: adult, "
+               "diabetes or csv)",
     "model": "model name within the domain; default the domain's (lilaw-health list shows each domain's models)",
     "method": "training method for `run`: erm, lilaw, clean (filter-and-retrain), dynamic_loss, or ERM with a "
               "fixed robust loss: gce, sce, focal, label_smoothing, cb_ce (class-balanced CE)",

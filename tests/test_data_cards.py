@@ -41,6 +41,36 @@ def test_ecg5000_sets_its_card_and_the_run_report_prints_it(tmp_path):
 
     assert load_data("ECG5000").card == load_card("ECG5000")
     out = tmp_path / "run"
-    assert main(["run", "ecg5000", "--out", str(out), "--quiet", "--set", "epochs=1", "method=erm"]) == 0
+    # a narrow FCN: the card's path into the report does not depend on the width (the default one spent
+    # 12 s predicting the 4,500 test beats)
+    assert main(["run", "ecg5000", "--out", str(out), "--quiet", "--set", "epochs=1", "method=erm",
+                 "model_args.widths=[16,32,16]"]) == 0
     report = (out / "report.md").read_text()
     assert "## Data card" in report and load_card("ECG5000").splitlines()[0] in report
+
+
+def test_diabetes_card_counts_match_the_data():
+    import numpy as np
+
+    from lilaw_health.domains.tabular.data import load_data
+
+    data = load_data("diabetes", options={"sensitive": ["sex", "age_band"]})
+    card = load_card("diabetes")
+    assert data.card == card
+    sexes, bands = {}, {}
+    for name, part, groups in (("train", data.train, data.extras["sensitive_train"]),
+                               ("test", data.test, data.sensitive_test)):
+        sexes[name], bands[name] = groups["sex"].value_counts(), groups["age_band"].value_counts()
+        target = part.targets.astype(np.float64)
+        row = (f"| {name} (split_seed 0) | {len(part)} | {sexes[name]['1']} | {sexes[name]['2']} | "
+               f"{target.mean():.1f} | {target.min():.0f}-{target.max():.0f} |")
+        assert row in card
+    everyone = np.concatenate([data.train.targets, data.test.targets]).astype(np.float64)
+    total = sexes["train"] + sexes["test"]
+    assert (f"| all | {len(everyone)} | {total['1']} | {total['2']} | {everyone.mean():.1f} | "
+            f"{everyone.min():.0f}-{everyone.max():.0f} |") in card
+    order = ["<=39", "40-59", "60+"]
+    shown = {name: " / ".join(str(counts[b]) for b in order) for name, counts in bands.items()}
+    everyone_bands = " / ".join(str(bands["train"][b] + bands["test"][b]) for b in order)
+    assert (f"Age bands (<=39, 40-59, 60+): all {everyone_bands}; train {shown['train']}; "
+            f"test {shown['test']}.") in card

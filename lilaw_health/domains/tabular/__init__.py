@@ -1,5 +1,6 @@
-"""Tabular domain: UCI Adult or any CSV / Parquet table, a 3-layer MLP, an scikit-learn
-estimator, and a fairness audit of every run (:mod:`lilaw_health.fairness`).
+"""Tabular domain: UCI Adult, the diabetes regression data, or any CSV / Parquet table (binary
+or numeric target), a 3-layer MLP, an scikit-learn estimator, and a fairness audit of every
+classification run (:mod:`lilaw_health.fairness`).
 
 fairlearn is imported when the domain is (``lilaw-health list`` included); core never
 imports it.
@@ -21,12 +22,13 @@ from lilaw_health.domains.tabular.estimator import LiLAWClassifier
 
 
 class TabularDomain(Domain):
-    """Adult, COMPAS, German credit or any CSV/Parquet table; the paper's MLP; a fairness audit per run."""
+    """Adult, diabetes, COMPAS or any CSV/Parquet table; the paper's MLP; a fairness audit per classification run."""
 
     name = "tabular"
     default_dataset = "adult"
     default_model = "mlp"
-    description = "tables: UCI Adult, COMPAS, or any CSV/Parquet file (dataset: csv), with a fairness audit"
+    description = ("tables: UCI Adult, COMPAS, or any CSV/Parquet file (dataset: csv), with a fairness audit; "
+                   "diabetes (regression)")
 
     def load_data(self, dataset: str, *, options: Mapping[str, Any]) -> TaskData:
         return load_data(dataset, options=options)

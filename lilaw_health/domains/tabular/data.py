@@ -1,15 +1,21 @@
-"""Tabular data for the pipeline: UCI Adult, or any CSV / Parquet file with a binary target.
+"""Tabular data for the pipeline: UCI Adult, the diabetes regression data shipped with
+scikit-learn, or any CSV / Parquet file with a binary or (``data.task: regression``) numeric target.
 
 :func:`load_data` returns a :class:`~lilaw_health.core.data.TaskData` whose inputs are the
 preprocessed feature matrix (n_samples, n_features) float32 and whose labels are 0/1 (1 =
-the positive label). Preprocessing is a scikit-learn ``ColumnTransformer`` fitted on the
-training rows only: numbers get the training median where missing (plus an indicator
-column) and are standardised; categories get "missing" where missing and are one-hot
-encoded with ``handle_unknown='ignore'`` (a test-only category becomes all zeros). See
+the positive label), or for a regression the target's values as float32 (``task``
+"regression", ``n_classes`` 1, ``class_names`` [the target column], ``target_range`` from
+``data.target_range``; :mod:`.regression` checks the values and splits).
+
+Preprocessing is a scikit-learn ``ColumnTransformer`` fitted on the training rows only:
+numbers get the training median where missing (plus an indicator column) and are
+standardised; categories get "missing" where missing and are one-hot encoded with
+``handle_unknown='ignore'`` (a test-only category becomes all zeros). See
 :class:`~lilaw_health.domains.tabular.options.TabularOptions` for every option.
 
-``extras`` carries what the fairness audit needs: ``sensitive_test`` and ``sensitive_train``
-(one text column per sensitive feature, rows in dataset order, "(missing)" where unknown),
+``TaskData.sensitive_test`` holds the test rows' sensitive features (one text column each, in
+test order, "(missing)" where unknown), for task-generic group metrics. ``extras`` carries what
+the binary fairness audit needs: the same ``sensitive_test``, and ``sensitive_train``,
 ``audit`` (its settings), ``absent_test_groups``, plus ``feature_names``, ``preprocessor``
 (the fitted transformer), ``counts`` and ``dropped_rows``.
 
@@ -39,11 +45,12 @@ from sklearn.model_selection import train_test_split
 from lilaw_health.core.data import ArrayDataset, TaskData
 from lilaw_health.core.errors import FILE_MISSING, InputError
 from lilaw_health.data_cards import card_names, load_card
-from lilaw_health.domains.tabular import adult
+from lilaw_health.domains.tabular import adult, diabetes
 from lilaw_health.domains.tabular.labels import boolean_note, example, listing, spellings
 from lilaw_health.domains.tabular.options import TabularOptions
 from lilaw_health.domains.tabular.preprocess import (build_preprocessor, column_missing, feature_columns, model_frame,
                                                      sensitive_frame)
+from lilaw_health.domains.tabular.regression import check_targets_vary, shuffle_split, target_values
 from lilaw_health.domains.tabular.tables import read_table
 
 LOGGER = logging.getLogger(__name__)
@@ -105,19 +112,25 @@ class RawTask:
     train: Split
     test: Split
     target: str
-    positive: str
+    positive: str | None  # None: a regression
     categorical: tuple[str, ...]
     numeric: tuple[str, ...]
     name: str
 
 
 def load_data(dataset: str = "adult", *, options: Mapping[str, Any] | None = None) -> TaskData:
-    """Load ``adult`` or ``csv`` data, preprocessed on the training rows; see the module docstring."""
+    """Load ``adult``, ``diabetes`` or ``csv`` data, preprocessed on the training rows; see the module docstring."""
     opts = TabularOptions.for_dataset(dataset, options)
-    raw = _adult(opts) if dataset == "adult" else _csv(opts)
-    classes, _ = _target_classes([raw.train, raw.test], raw.target, raw.positive, opts.one_vs_rest)
+    raw = {"adult": _adult, "diabetes": _diabetes, "csv": _csv}[dataset](opts)
+    regression = raw.positive is None
+    if not regression:
+        classes, _ = _target_classes([raw.train, raw.test], raw.target, raw.positive, opts.one_vs_rest)
     raw, dropped = _apply_missing_policy(raw, opts.missing)
-    _check_split_classes(raw, dropped)
+    targets = {name: _targets(raw, part, opts) for name, part in (("train", raw.train), ("test", raw.test))}
+    if regression:
+        check_targets_vary(targets["train"], column=raw.target, source=raw.train.source)
+    else:
+        _check_split_classes(raw, dropped)
     sensitive = {name: sensitive_frame(part.frame, opts.sensitive, bins=opts.bins, source=part.source, rows=part.rows)
                  for name, part in (("train", raw.train), ("test", raw.test))}
     reference, absent = _check_groups(sensitive["train"], sensitive["test"], opts.reference, source=raw.test.source)
@@ -125,16 +138,21 @@ def load_data(dataset: str = "adult", *, options: Mapping[str, Any] | None = Non
     with np.errstate(over="ignore", invalid="ignore"):  # huge numbers: refused by _finite, naming the column
         train_x = _finite(preprocessor.fit_transform(_features(raw, raw.train)), preprocessor, raw.train)
         test_x = _finite(preprocessor.transform(_features(raw, raw.test)), preprocessor, raw.test)
-    negative = f"not {raw.positive}" if len(classes) > 2 else next(c for c in classes if c != raw.positive)
     extras = {"sensitive_train": sensitive["train"], "sensitive_test": sensitive["test"],
               "audit": _audit_settings(opts, reference), "absent_test_groups": absent,
               "feature_names": [str(n) for n in preprocessor.get_feature_names_out()], "preprocessor": preprocessor,
               "positive_label": raw.positive, "protocol": opts.protocol, "dropped_rows": dropped,
               "counts": {"train": len(raw.train.ids), "test": len(raw.test.ids)}}
-    return TaskData(train=ArrayDataset(train_x, _labels(raw, raw.train), sample_ids=raw.train.ids.tolist()),
-                    test=ArrayDataset(test_x, _labels(raw, raw.test), sample_ids=raw.test.ids.tolist()),
-                    n_classes=2, class_names=[negative, raw.positive], input_shape=(train_x.shape[1],),
-                    name=raw.name, card=_card(dataset, opts), extras=extras)
+    if regression:
+        kind: dict[str, Any] = {"task": "regression", "n_classes": 1, "class_names": [raw.target],
+                                "target_range": opts.target_range}
+    else:
+        negative = f"not {raw.positive}" if len(classes) > 2 else next(c for c in classes if c != raw.positive)
+        kind = {"task": "classification", "n_classes": 2, "class_names": [negative, raw.positive]}
+    return TaskData(train=ArrayDataset(train_x, targets["train"], sample_ids=raw.train.ids.tolist(), task=kind["task"]),
+                    test=ArrayDataset(test_x, targets["test"], sample_ids=raw.test.ids.tolist(), task=kind["task"]),
+                    input_shape=(train_x.shape[1],), name=raw.name, card=_card(dataset, opts), extras=extras,
+                    sensitive_test=sensitive["test"] if opts.sensitive else None, **kind)
 
 
 def _features(raw: RawTask, split: Split) -> pd.DataFrame:
@@ -159,6 +177,14 @@ def _labels(raw: RawTask, split: Split) -> np.ndarray:
     return (_text(split.frame[raw.target]) == raw.positive).to_numpy().astype(np.int64)
 
 
+def _targets(raw: RawTask, split: Split, opts: TabularOptions) -> np.ndarray:
+    """0/1 labels, or (a regression) the target's values, checked."""
+    if raw.positive is not None:
+        return _labels(raw, split)
+    return target_values(split.frame[raw.target], column=raw.target, source=split.source, rows=split.rows,
+                         target_range=opts.target_range)
+
+
 def _split(frame: pd.DataFrame, rows: np.ndarray, path: Path) -> Split:
     """A split whose sample ids are ``<file name>:<line or data row>``."""
     return Split(frame.reset_index(drop=True), np.array([f"{path.name}:{r}" for r in rows], dtype=object),
@@ -180,6 +206,19 @@ def _adult(opts: TabularOptions) -> RawTask:
                    numeric=tuple(c for c in adult.NUMERIC if c not in opts.exclude), name="adult")
 
 
+def _diabetes(opts: TabularOptions) -> RawTask:
+    for column in opts.exclude:
+        if column not in diabetes.COLUMNS:
+            raise InputError(column_missing(diabetes.SOURCE, "data.exclude", column, diabetes.COLUMNS))
+    frame = diabetes.read_diabetes()
+    pooled = Split(frame, diabetes.sample_ids(len(frame)), np.arange(len(frame)), diabetes.SOURCE)
+    target_values(frame[diabetes.TARGET], column=diabetes.TARGET, source=diabetes.SOURCE, rows=pooled.rows,
+                  target_range=opts.target_range)  # all rows named at once if data.target_range is too narrow
+    train, test = _shuffled(pooled, opts)
+    return RawTask(train=train, test=test, target=diabetes.TARGET, positive=None, categorical=(),
+                   numeric=tuple(c for c in diabetes.COLUMNS if c not in opts.exclude), name="diabetes")
+
+
 def _csv(opts: TabularOptions) -> RawTask:
     paths = [_resolve(p, opts.package) for p in (opts.path, opts.test_path) if p is not None]
     frames = [read_table(p, encoding=opts.encoding, na_values=opts.na_values) for p in paths]
@@ -188,9 +227,15 @@ def _csv(opts: TabularOptions) -> RawTask:
     for split in splits:
         _require(split, opts.target, "data.target")
     # before splitting, for clearer errors; the label as the file spells it
-    _, positive = _target_classes(splits, opts.target, opts.positive_label, opts.one_vs_rest)
+    if opts.task == "regression":
+        positive = None
+        for split in splits:
+            target_values(split.frame[opts.target], column=opts.target, source=split.source, rows=split.rows,
+                          target_range=opts.target_range)
+    else:
+        _, positive = _target_classes(splits, opts.target, opts.positive_label, opts.one_vs_rest)
     if len(splits) == 1:
-        splits = _stratified(splits[0], opts.target, positive, opts)
+        splits = _shuffled(splits[0], opts) if positive is None else _stratified(splits[0], opts.target, positive, opts)
     categorical, numeric = feature_columns(splits[0].frame, target=opts.target, options=opts, source=splits[0].source)
     for split in splits[1:]:
         for column in (*categorical, *numeric):
@@ -228,6 +273,12 @@ def _stratified(pooled: Split, target: str, positive: str, opts: TabularOptions)
     train, test = train_test_split(np.arange(len(pooled.ids)), test_size=opts.test_size, stratify=strata,
                                    random_state=opts.split_seed)
     return [_take(pooled, np.sort(train)), _take(pooled, np.sort(test))]
+
+
+def _shuffled(pooled: Split, opts: TabularOptions) -> list[Split]:
+    """A seeded plain shuffle split, not stratified (see :func:`.regression.shuffle_split`)."""
+    return [_take(pooled, part) for part in shuffle_split(len(pooled.ids), test_size=opts.test_size,
+                                                          seed=opts.split_seed, source=pooled.source)]
 
 
 def _check_splittable(pooled: Split, strata: np.ndarray, target: str, positive: str, test_size: float) -> None:
@@ -370,11 +421,12 @@ def _audit_settings(opts: TabularOptions, reference: Mapping[str, str]) -> dict[
     return {"reference": dict(reference), "intersections": [list(c) for c in opts.intersections],
             "n_boot": opts.bootstrap, "confidence": opts.confidence, "min_group_size": opts.min_group_size,
             "baselines": list(opts.baselines), "mitigators": list(opts.mitigators),
-            "mitigate": opts.mitigate or opts.sensitive[0], "mitigator_max_iter": opts.mitigator_max_iter}
+            "mitigate": opts.mitigate or next(iter(opts.sensitive), None),
+            "mitigator_max_iter": opts.mitigator_max_iter}
 
 
 def _card(dataset: str, opts: TabularOptions) -> str | None:
-    name = "adult" if dataset == "adult" else opts.card
+    name = dataset if dataset in ("adult", "diabetes") else opts.card
     if name is None:
         return None
     card = load_card(name)

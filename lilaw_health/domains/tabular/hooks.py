@@ -9,6 +9,11 @@ writes ``fairness.json`` (the raw audits; rewritten as each extra model finishes
 failure never loses what was computed before) and the run's report ``audit.html`` /
 ``audit.md`` / ``audit.json``. :func:`compare_report` gathers the runs' ``fairness.json``
 into one report beside the comparison.
+
+The audit compares 0/1 predictions of a binary classifier across groups (fairlearn's
+``MetricFrame``); a regression (``data.task: regression``, dataset ``diabetes``) is not
+audited here: both hooks return nothing for it, and its groups reach task-generic group
+metrics through ``TaskData.sensitive_test``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from lilaw_health.core.checkpoint import atomic_write_text
 from lilaw_health.core.data import TaskData, dataset_inputs, dataset_labels
 from lilaw_health.domains.tabular.baselines import BASELINES
 from lilaw_health.domains.tabular.estimator import LiLAWClassifier
+from lilaw_health.domains.tabular.options import TabularOptions
 from lilaw_health.fairness.audit import audit_predictions
 from lilaw_health.fairness.mitigators import MITIGATORS
 from lilaw_health.fairness.report import write_audit_report
@@ -39,13 +45,16 @@ NO_AUDITS = "no run folder holds {file}; the runs were not audited (rerun them w
 
 
 def evaluate(data: TaskData, *, y_true: np.ndarray, proba: np.ndarray, out_dir: str | Path,
-             recipe: Recipe | None = None, train_labels: np.ndarray | None = None) -> dict[str, Any]:
-    """Audit one run's test predictions; returns ``metrics["domain"]`` of the run.
+             recipe: Recipe | None = None, train_labels: np.ndarray | None = None) -> dict[str, Any] | None:
+    """Audit one run's test predictions; returns ``metrics["domain"]`` of the run (None for a
+    regression, which the binary audit does not apply to; nothing is written).
 
     ``recipe`` names the run and configures the mitigators' estimator; ``train_labels`` are the
     labels the network trained on (injected noise included) for every training row, given to
     the baselines and mitigators. Outside the pipeline both may be omitted.
     """
+    if data.task == "regression":
+        return None
     out_dir = Path(out_dir)
     label = recipe.method if recipe else "model"
     audit = _audit(data, y_true, proba.argmax(axis=1))
@@ -76,7 +85,10 @@ def evaluate(data: TaskData, *, y_true: np.ndarray, proba: np.ndarray, out_dir: 
 
 def compare_report(out_dir: str | Path, *, runs: Mapping[tuple[str, int], Path],
                    recipe: Recipe | None = None) -> list[Path]:
-    """ERM, LiLAW (and any baselines or mitigators) side by side over seeds: audit.html/.md/.json."""
+    """ERM, LiLAW (and any baselines or mitigators) side by side over seeds: audit.html/.md/.json.
+    Nothing for a regression recipe, whose runs have no audit."""
+    if recipe is not None and TabularOptions.for_dataset(recipe.dataset, recipe.data).task == "regression":
+        return []
     payloads = {key: json.loads((Path(folder) / AUDIT_FILE).read_text(encoding="utf-8"))
                 for key, folder in runs.items() if (Path(folder) / AUDIT_FILE).is_file()}
     if not payloads:

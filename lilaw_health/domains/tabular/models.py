@@ -1,7 +1,8 @@
 """Tabular encoders that return logits, by name.
 
 Every registered factory is ``factory(n_features, n_classes, **options)`` and returns a
-module mapping (batch, n_features) float inputs to logits (batch, n_classes).
+module mapping (batch, n_features) float inputs to logits (batch, n_classes). A regression's
+task has ``n_classes`` 1: the model outputs one value per sample, (batch, 1).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The ``data:`` options of the tabular domain, validated once (the recipe's free mapping).
 
-Two datasets: ``adult`` (the raw UCI files) and ``csv`` (any CSV or Parquet file with a
-declared target). Keys that only one of them reads are refused for the other, so a typo or
-a misplaced key fails before any training starts.
+Three datasets: ``adult`` (the raw UCI files), ``diabetes`` (Efron et al.'s 442 patients as
+scikit-learn ships them; a regression) and ``csv`` (any CSV or Parquet file with a declared
+target: a binary label, or with ``task: regression`` a number). Keys that a dataset or task
+does not read are refused, so a typo or a misplaced key fails before any training starts.
 """
 
 from __future__ import annotations
@@ -13,32 +14,43 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from lilaw_health.core.data import TASKS
 from lilaw_health.core.errors import BAD_VALUE, UNKNOWN_OPTIONS, InputError, unknown_name
 
-DATASETS = ("adult", "csv")
+DATASETS = ("adult", "csv", "diabetes")
 PROTOCOLS = ("official", "paper")
 MISSING_POLICIES = ("category", "drop", "error")
 BASELINE_NAMES = ("logistic_regression", "gradient_boosting")
 MITIGATOR_NAMES = ("exponentiated_gradient", "threshold_optimizer")
 AGE_EDGES = (24, 34, 44, 54, 64)  # bands <=24, 25-34, 35-44, 45-54, 55-64, 65+
+DIABETES_AGE_EDGES = (39, 59)  # ages 19-79: bands <=39, 40-59, 60+ (117, 222, 103 patients)
 
 ADULT_ONLY = ("root", "protocol")
 CSV_ONLY = ("path", "test_path", "package", "target", "positive_label", "categorical", "numeric", "encoding",
-            "one_vs_rest", "card", "name")
+            "one_vs_rest", "card", "name", "task")
+OWNERS = {**{key: ("adult",) for key in ADULT_ONLY}, **{key: ("csv",) for key in CSV_ONLY},
+          "na_values": ("adult", "csv"), "target_range": ("csv", "diabetes")}  # keys some datasets do not read
+CLASSIFICATION_ONLY = ("positive_label", "one_vs_rest", "baselines", "mitigators", "mitigate")
 NOT_FOR_DATASET = "data.{key} applies only to dataset {owner}; received it for dataset {dataset!r}. Remove it."
+NOT_FOR_REGRESSION = ("data.{key} applies to a binary classification only; this task is a regression (data.task="
+                      "regression, or dataset diabetes), which predicts the number in the target column and is not "
+                      "audited by the binary fairness audit. Remove data.{key}.")
+NOT_FOR_CLASSIFICATION = ("data.target_range applies to a regression only; set data.task=regression for a numeric "
+                          "target, or remove data.target_range.")
 CSV_NEEDS = ("dataset csv needs data.{key}. Example: data: {{path: patients.csv, target: outcome, "
-             "positive_label: 1, sensitive: [sex, race]}}")
+             "positive_label: 1, sensitive: [sex, race]}} (a regression: task: regression and no positive_label)")
 QUOTE_BOOLEAN = ("YAML reads unquoted yes/no, on/off and true/false as booleans; quote the text, e.g. "
                  "--set 'data.{key}=\"yes\"'.")
 OPTIONS_NOT_MAPPING = "Write data: {path: patients.csv, target: outcome, ...}."
 
-TEXT_KEYS = ("root", "path", "test_path", "package", "encoding", "card")
+TEXT_KEYS = ("root", "path", "test_path", "package", "encoding", "card", "task")
 NAME_KEYS = ("target", "mitigate", "name")  # column (or run) names: text, or a number YAML read from digits
 NAME_LIST_KEYS = ("categorical", "numeric", "exclude", "sensitive")
 TEXT_LIST_KEYS = ("na_values", "baselines", "mitigators")
 NUMBER_KEYS = ("test_size", "confidence")
+# None: unset (CSV_NEEDS refuses a missing path or target)
 OPTIONAL_KEYS = ("root", "path", "test_path", "package", "card", "target", "mitigate", "name", "categorical",
-                 "numeric", "positive_label")  # None: unset (CSV_NEEDS refuses a missing path or target)
+                 "numeric", "positive_label", "target_range")
 MAX_SEED = 2**32 - 1
 
 
@@ -59,10 +71,18 @@ class TabularOptions:
     package : str or None
         csv: resolve ``path`` and ``test_path`` inside this installed package's folder
         (found without importing it).
+    task : {"classification", "regression"}
+        csv: a binary label (``positive_label`` names the positive class), or a number to
+        predict (float targets; ``positive_label`` and ``one_vs_rest`` refused). ``diabetes``
+        is a regression, ``adult`` a classification.
     target, positive_label : str, scalar
-        csv: the label column and its positive value, matched to the column's values as
-        written (:mod:`~lilaw_health.domains.tabular.labels`): ``1`` matches "1" and "1.0",
-        YAML's ``true`` (from an unquoted yes/on/true) matches "yes", "Y", "TRUE" or "on".
+        csv: the target column and (classification) its positive value, matched to the column's
+        values as written (:mod:`~lilaw_health.domains.tabular.labels`): ``1`` matches "1" and
+        "1.0", YAML's ``true`` (from an unquoted yes/on/true) matches "yes", "Y", "TRUE" or "on".
+    target_range : (float, float) or None
+        csv and diabetes, regression: the (low, high) of the target's scale, e.g. [0, 16] for
+        PSPI; a target outside it is refused. None: not given (the pipeline then uses the
+        training targets' [min, max]).
     one_vs_rest : bool
         csv: accept a target with more than two values, every non-positive one being negative.
     categorical, numeric : list of str or None
@@ -73,7 +93,8 @@ class TabularOptions:
     sensitive : list of str
         Features to audit; ``<col>_band`` names the bands of ``bins[<col>]``.
     bins : mapping of str to list of number
-        Upper band edges of numeric sensitive columns; adult default ``{"age": [24, 34, 44, 54, 64]}``.
+        Upper band edges of numeric sensitive columns; adult default ``{"age": [24, 34, 44, 54, 64]}``,
+        diabetes ``{"age": [39, 59]}``.
     reference : mapping of str to scalar
         Reference group per sensitive feature, matched like ``positive_label``; adult
         default Male, White, 45-54. A feature without one is compared with its largest test group.
@@ -87,7 +108,9 @@ class TabularOptions:
     na_values : list of str
         Extra tokens read as missing (adult: "?").
     test_size, split_seed : float, int
-        Share and seed of the stratified test split (adult paper protocol; csv without test_path).
+        Share and seed of the test split (adult paper protocol; csv without test_path; diabetes,
+        default 0.2). Stratified by the label for a classification; a seeded plain shuffle for a
+        regression, whose continuous target has no strata.
     bootstrap, confidence, min_group_size : int, float, int
         Audit: bootstrap resamples of the test rows, CI level, groups smaller than this are flagged.
     baselines, mitigators : list of str
@@ -104,7 +127,9 @@ class TabularOptions:
     path: str | None = None
     test_path: str | None = None
     package: str | None = None
+    task: str = "classification"
     target: str | None = None
+    target_range: tuple[float, float] | None = None
     positive_label: Any = None
     one_vs_rest: bool = False
     categorical: tuple[str, ...] | None = None
@@ -131,6 +156,8 @@ class TabularOptions:
 
     def __post_init__(self) -> None:
         _choice("protocol", self.protocol, PROTOCOLS)
+        _choice("task", self.task, TASKS)
+        self._check_task_keys()
         _choice("missing", self.missing, MISSING_POLICIES)
         for name in self.baselines:
             _choice("baselines", name, BASELINE_NAMES)
@@ -161,12 +188,23 @@ class TabularOptions:
                 raise InputError(BAD_VALUE.format(arg=f"data.bins.{column}", expected="increasing upper band edges",
                                                   received=repr(list(edges)), fix="E.g. [24, 34, 44, 54, 64]."))
 
+    def _check_task_keys(self) -> None:
+        """Refuse keys the task does not read (a default value is not refused)."""
+        if self.task == "classification":
+            if self.target_range is not None:
+                raise InputError(NOT_FOR_CLASSIFICATION)
+            return
+        for key in CLASSIFICATION_ONLY:
+            value = getattr(self, key)
+            if not (value is None or value is False or value == ()):  # positive_label 0 is set
+                raise InputError(NOT_FOR_REGRESSION.format(key=key))
+
     @classmethod
     def for_dataset(cls, dataset: str, options: Mapping[str, Any] | None) -> TabularOptions:
         """Options of ``dataset`` from a recipe mapping, with that dataset's defaults filled in."""
         if dataset not in DATASETS:
             raise unknown_name("tabular dataset", dataset, list(DATASETS),
-                               "Use adult, or csv with data.path and data.target.")
+                               "Use adult, diabetes, or csv with data.path and data.target.")
         if options is not None and not isinstance(options, Mapping):
             raise InputError(BAD_VALUE.format(arg="data", expected="a mapping of options", received=repr(options),
                                               fix=OPTIONS_NOT_MAPPING))
@@ -175,25 +213,29 @@ class TabularOptions:
         unknown = sorted((k for k in options if k not in valid), key=str)
         if unknown:
             raise InputError(UNKNOWN_OPTIONS.format(kind="tabular data", names=unknown, valid=", ".join(valid)))
-        foreign, owner = (CSV_ONLY, "csv") if dataset == "adult" else (ADULT_ONLY, "adult")
-        for key in foreign:
-            if key in options:
-                raise InputError(NOT_FOR_DATASET.format(key=key, owner=owner, dataset=dataset))
+        for key, owners in OWNERS.items():
+            if key in options and dataset not in owners:
+                raise InputError(NOT_FOR_DATASET.format(key=key, owner=" or ".join(owners), dataset=dataset))
         if dataset == "csv":
-            for key in ("path", "target", "positive_label", "sensitive"):
+            _choice("task", options.get("task", "classification"), TASKS)  # before naming what the task needs
+            needed = ("path", "target", "sensitive") if options.get("task") == "regression" else (
+                "path", "target", "positive_label", "sensitive")
+            for key in needed:
                 value = options.get(key)
                 if value is None or (isinstance(value, (str, list, tuple)) and len(value) == 0):
                     raise InputError(CSV_NEEDS.format(key=key))
         options = _normalised(options)
-        if dataset == "adult":
-            defaults = _normalised(ADULT_DEFAULTS)
+        if dataset in DEFAULTS:
+            defaults = _normalised(DEFAULTS[dataset])
             options = {**defaults, **options, "bins": {**defaults["bins"], **options.get("bins", {})}}
         return cls(**options)
 
 
-ADULT_DEFAULTS: dict[str, Any] = {
-    "sensitive": ["sex", "race", "age_band"], "bins": {"age": list(AGE_EDGES)},
-    "reference": {"sex": "Male", "race": "White", "age_band": "45-54"}, "na_values": ["?"],
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "adult": {"sensitive": ["sex", "race", "age_band"], "bins": {"age": list(AGE_EDGES)},
+              "reference": {"sex": "Male", "race": "White", "age_band": "45-54"}, "na_values": ["?"]},
+    "diabetes": {"task": "regression", "sensitive": ["sex"], "bins": {"age": list(DIABETES_AGE_EDGES)},
+                 "test_size": 0.2},
 }
 
 
@@ -230,6 +272,8 @@ def _normalised(options: Mapping[str, Any]) -> dict[str, Any]:
                                               received=repr(value), fix="Write data.one_vs_rest=true (unquoted)."))
         elif key == "positive_label":
             out[key] = _scalar(key, value)
+        elif key == "target_range":
+            out[key] = _range(value)
         elif key == "bins":
             out[key] = {_name(f"bins.{c}", c): _edges(f"bins.{c}", v) for c, v in _mapping(key, value).items()}
         elif key == "reference":
@@ -320,6 +364,16 @@ def _edges(key: str, value: Any) -> tuple[float, ...]:
     if not all(isinstance(e, (int, float)) and not isinstance(e, bool) and math.isfinite(e) for e in edges):
         raise _bad(key, "a list of finite numbers (upper band edges)", value, "E.g. [24, 34, 44, 54, 64].")
     return tuple(edges)
+
+
+def _range(value: Any) -> tuple[float, float]:
+    """``[low, high]``: two finite numbers, low < high."""
+    bounds = value if isinstance(value, (list, tuple)) else None
+    if (bounds is None or len(bounds) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in bounds)
+            or not bounds[0] < bounds[1]):
+        raise _bad("target_range", "[low, high]: two finite numbers with low < high", value, "E.g. [0, 16].")
+    return float(bounds[0]), float(bounds[1])
 
 
 def _encoding(name: str) -> None:

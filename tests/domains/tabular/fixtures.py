@@ -74,3 +74,12 @@ def patients(n: int = 200, *, seed: int = 0) -> dict[str, list]:
                 + rng.normal(0, 1, n)) > 0.3).astype(int)
     return {"age": age.tolist(), "dose": dose.tolist(), "site": site, "sex": sex,
             "outcome": np.where(outcome == 1, "yes", "no").tolist()}
+
+
+def patient_scores(n: int = 60, *, seed: int = 0) -> dict[str, list]:
+    """:func:`patients` with a numeric outcome instead: ``score`` (0-10, two decimals)."""
+    table = patients(n, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    age, dose = np.array(table["age"]), np.array(table["dose"])
+    score = np.clip(5 + 0.05 * (age - 50) + 0.4 * (dose - 5) + rng.normal(0, 1, n), 0, 10).round(2)
+    return {**{k: v for k, v in table.items() if k != "outcome"}, "score": score.tolist()}

@@ -34,6 +34,8 @@ def test_official_protocol_keeps_every_row_and_the_sensitive_features(adult_root
     assert list(sensitive.columns) == ["sex", "race", "age_band"] and len(sensitive) == 120
     assert set(sensitive["age_band"]) <= {"<=24", "25-34", "35-44", "45-54", "55-64", "65+"}
     assert task.card is not None and "CC BY 4.0" in task.card
+    assert task.task == "classification" and task.target_range is None
+    pd.testing.assert_frame_equal(task.sensitive_test, sensitive)  # for task-generic group metrics
 
 
 def test_preprocessing_is_fitted_on_train_only(adult_root):
@@ -257,7 +259,7 @@ def test_option_errors():
     assert str(error.value) == BAD_VALUE.format(arg="data.intersections", expected="features named in data.sensitive",
                                                 received="['income'] (not audited)",
                                                 fix="Add them to data.sensitive, or fix the names.")
-    with pytest.raises(KeyError, match="unknown tabular dataset 'compas'; valid names are: adult, csv"):
+    with pytest.raises(KeyError, match="unknown tabular dataset 'compas'; valid names are: adult, csv, diabetes"):
         load_data("compas")
 
 

@@ -23,7 +23,7 @@ from lilaw_health.core.data import TaskData
 from lilaw_health.core.errors import LilawError
 from lilaw_health.domains.tabular.data import load_data
 from lilaw_health.domains.tabular.options import TabularOptions
-from tests.domains.tabular.fixtures import patients, write_csv
+from tests.domains.tabular.fixtures import patient_scores, patients, write_csv
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -61,9 +61,14 @@ def _check(path: Path, options: Mapping[str, Any], *, keys: tuple[Any, ...] = ()
 
 def _assert_well_formed(task: TaskData) -> None:
     train, test = task.train, task.test
-    assert isinstance(task, TaskData) and task.n_classes == 2 and len(set(task.class_names)) == 2
-    assert len(train) > 0 and len(test) > 0
-    assert set(np.unique(train.targets)) == {0, 1} and set(np.unique(test.targets)) <= {0, 1}
+    assert isinstance(task, TaskData) and len(train) > 0 and len(test) > 0
+    if task.task == "regression":
+        assert task.n_classes == 1 and train.targets.dtype == np.float32 and np.isfinite(train.targets).all()
+        assert np.ptp(train.targets) > 0 and np.isfinite(test.targets).all()
+        assert task.sensitive_test is not None and len(task.sensitive_test) == len(test)
+    else:
+        assert task.n_classes == 2 and len(set(task.class_names)) == 2
+        assert set(np.unique(train.targets)) == {0, 1} and set(np.unique(test.targets)) <= {0, 1}
     for part in (train, test):
         inputs = part.inputs.numpy()
         assert inputs.shape == (len(part), task.input_shape[0]) and np.isfinite(inputs).all()
@@ -134,4 +139,30 @@ def test_option_mappings_with_wrong_types_or_unknown_keys(wrong, unknown):
         path = write_csv(folder / "patients.csv", patients(40))
         options = {**_options(path), **wrong, **unknown}
         _check(path, options, keys=(*wrong, *unknown))
+    _in_folder(run)
+
+
+@FUZZ
+@given(n=st.integers(4, 40), seed=st.integers(0, 3),
+       junk=st.lists(st.tuples(st.integers(0, 39), st.sampled_from((*COLUMNS[:-1], "score")),
+                               st.sampled_from(JUNK) | st.text(CSV_CHARS, max_size=6)), max_size=6),
+       sensitive=st.sampled_from([["sex"], ["age_band"], ["sex", "age_band"], ["score"]]),
+       target_range=st.sampled_from([None, [0, 10], [2, 8]]), missing=st.sampled_from(["category", "drop"]),
+       two_files=st.booleans())
+def test_regression_table_with_junk_cells(n, seed, junk, sensitive, target_range, missing, two_files):
+    table = patient_scores(n, seed=seed)
+    for row, column, value in junk:
+        if row < n:
+            table[column][row] = value
+    options = {"target": "score", "task": "regression", "positive_label": None, "sensitive": sensitive,
+               "missing": missing, "target_range": target_range, "bins": {"age": [40, 60]}}
+
+    def run(folder: Path) -> None:
+        if two_files:
+            path = write_csv(folder / "train.csv", {k: v[: n // 2] for k, v in table.items()})
+            test = write_csv(folder / "test.csv", {k: v[n // 2:] for k, v in table.items()})
+            _check(path, _options(path, test_path=str(test), **options))
+        else:
+            path = write_csv(folder / "junk.csv", table)
+            _check(path, _options(path, **options))
     _in_folder(run)
