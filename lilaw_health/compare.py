@@ -97,6 +97,7 @@ def _row(method: str, seed: int, metrics: dict) -> dict:
     if metrics.get("detection"):
         row["detection_auroc"] = metrics["detection"]["auroc"]
     row.update((metrics.get("domain") or {}).get("summary", {}))
+    row.update(metrics.get("group_summary") or {})
     row["best_epoch"] = metrics["best_epoch"]  # which epoch validation picked: early picks flag a mismatched monitor
     row["seconds_per_epoch"] = metrics["seconds_per_epoch"]
     row["peak_memory_mb"] = metrics.get("peak_memory_mb", float("nan"))  # absent from runs of older versions

@@ -39,7 +39,10 @@ from lilaw_health.core.task import CLASSIFICATION, Regression, Task
 from lilaw_health.core.trainer import Trainer, TrainResult, resolve_device
 from lilaw_health.domains import Domain, get_domain
 from lilaw_health.recipe import Recipe, recipe_from_dict
+from lilaw_health.fairness.groups import GroupMetrics, group_metrics
+from lilaw_health.fairness.groups_report import group_section
 from lilaw_health.reporting import write_run_report
+from lilaw_health.reporting.html import Section
 
 logger = logging.getLogger(__name__)
 
@@ -174,12 +177,25 @@ def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, split
                             out_dir=out_dir, recipe=recipe, train_labels=splits.observed)
     if extra is not None:
         metrics["domain"] = extra
+    groups = _group_metrics(data, splits, trainer, recipe)
+    if groups is not None:
+        metrics.update(groups=groups.to_dict(), group_summary=groups.summary())
     difficulty = _difficulty(trainer, splits, recipe, result)
     if splits.corrupted.any():
         scored = difficulty[difficulty["mislabel_score"].notna()]  # a sample never trained on has no score
         metrics["detection"] = detection_metrics(scored["is_flipped"].to_numpy(), scored["mislabel_score"].to_numpy())
-    _write_outputs(out_dir, recipe, metrics, result, difficulty, card=data.card)
+    sections = [group_section(groups, figure=out_dir / "group_metrics.png")] if groups is not None else []
+    _write_outputs(out_dir, recipe, metrics, result, difficulty, card=data.card, sections=sections)
     return metrics
+
+
+def _group_metrics(data: TaskData, splits: Splits, trainer: Trainer, recipe: Recipe) -> GroupMetrics | None:
+    """Test metrics per group of every sensitive attribute the data declares (any task)."""
+    if data.sensitive_test is None:
+        return None
+    return group_metrics(splits.test.targets, trainer.predict_proba(splits.test), data.sensitive_test,
+                         task=data.task, n_classes=data.n_classes, class_names=data.class_names,
+                         reference=data.reference_groups, seed=recipe.seed)
 
 
 def check_output_folder(out_dir: Path) -> None:
@@ -293,13 +309,14 @@ def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, result: TrainR
 
 
 def _write_outputs(out_dir: Path, recipe: Recipe, metrics: dict, result: TrainResult, difficulty: pd.DataFrame, *,
-                   card: str | None) -> None:
+                   card: str | None, sections: list[Section]) -> None:
     atomic_write_text(out_dir / "history.csv", result.history.to_csv(index=False))
     atomic_write_text(out_dir / "trajectory.csv", result.trajectory.to_csv(index=False))
     write_difficulty(difficulty, out_dir)
     write_run_report(out_dir, title=f"{recipe.name}: {recipe.method}, seed {recipe.seed}",
                      config_text=recipe.to_yaml(), metrics=metrics, history=result.history,
-                     trajectory=result.trajectory, difficulty=difficulty, monitor=recipe.monitor, card=card)
+                     trajectory=result.trajectory, difficulty=difficulty, monitor=recipe.monitor, card=card,
+                     extra_sections=sections)
     atomic_write_text(out_dir / "metrics.json", json.dumps(_jsonable(metrics), indent=2))
 
 

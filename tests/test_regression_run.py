@@ -78,6 +78,10 @@ def test_a_regression_run_writes_regression_results(scores_recipe, tmp_path, met
     assert {"residual", "W_alpha", "mislabel_score", "is_flipped"} <= set(difficulty.columns)
     assert difficulty["is_flipped"].mean() == pytest.approx(0.3, abs=0.01)
     assert "val_mae" in pd.read_csv(out / "history.csv")
+    groups = pd.DataFrame(metrics["groups"]["table"])  # the data declares a sensitive attribute: MAE per group
+    assert set(groups["group"]) == {"a", "b"} and {"mae", "bias"} <= set(groups["metric"])
+    assert (groups["ci_low"] <= groups["value"]).all() and "group MAE gap max" in metrics["group_summary"]
+    assert "Metrics per sensitive group" in (out / "report.html").read_text() and (out / "group_metrics.png").exists()
 
 
 def test_a_regression_comparison_tabulates_mae(scores_recipe, tmp_path, capsys):
@@ -85,6 +89,7 @@ def test_a_regression_comparison_tabulates_mae(scores_recipe, tmp_path, capsys):
                  "--set", "epochs=3"]) == 0
     summary = pd.read_csv(tmp_path / "cmp" / "summary.csv")
     assert list(summary["method"]) == ["erm", "lilaw"] and "mae" in summary and "accuracy" not in summary
+    assert "group MAE gap max" in summary
 
 
 @pytest.mark.parametrize("override, message", [

@@ -237,6 +237,7 @@ class TaskData:
     target_range: tuple[float, float] | None = None  # regression: the scale's (low, high), e.g. (0, 16)
     # one row per test sample, one column per sensitive attribute (e.g. sex, age band): audited per group
     sensitive_test: pd.DataFrame | None = None
+    reference_groups: dict[str, Any] = field(default_factory=dict)  # attribute -> its reference group
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

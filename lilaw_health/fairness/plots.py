@@ -1,4 +1,5 @@
-"""Figures of the fairness report: gaps to the reference group and disparities, per model.
+"""Figures of the fairness reports: gaps to the reference group and disparities, per model, and
+the metrics of each group (:mod:`~lilaw_health.fairness.groups`).
 
 Error bars are the bootstrap confidence intervals (averaged over seeds). Group and model
 names come from data, so a "$" is escaped: matplotlib would otherwise parse it as math.
@@ -6,7 +7,7 @@ names come from data, so a "$" is escaped: matplotlib would otherwise parse it a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -87,3 +88,32 @@ def _safe(text: object) -> str:
 
 def _save(fig, path: str | PathLike[str]) -> Path:
     return atomic_write(Path(path), lambda handle: fig.savefig(handle, dpi=DPI, format="png"))
+
+
+def plot_group_metrics(table: pd.DataFrame, path: str | PathLike[str], *,
+                       labels: Mapping[str, str] | None = None) -> Path:
+    """One panel per (feature, metric) of a long per-group table (``GroupMetrics.table``): each
+    group's value as a dot with its bootstrap interval as a bar, the reference group in orange."""
+    labels = labels or {}
+    features, metrics = list(dict.fromkeys(table["feature"])), list(dict.fromkeys(table["metric"]))
+    fig, axes = new_figure(len(features), len(metrics), figsize=(2.8 * len(metrics), 2.7 * len(features)))
+    for i, feature in enumerate(features):
+        rows = table[table["feature"] == feature]
+        for j, metric in enumerate(metrics):
+            ax, part = axes[i][j], rows[rows["metric"] == metric]
+            value = part["value"].to_numpy(dtype=float)
+            below = np.maximum(np.nan_to_num(value - part["ci_low"].to_numpy(dtype=float)), 0)
+            above = np.maximum(np.nan_to_num(part["ci_high"].to_numpy(dtype=float) - value), 0)
+            is_reference = part["reference"].to_numpy(dtype=bool)
+            for mask, colour in ((~is_reference, "C0"), (is_reference, "C1")):
+                positions = np.flatnonzero(mask)
+                # lists, not arrays: matplotlib probes arrays of one bar with a deprecated scalar conversion
+                ax.errorbar(positions.tolist(), value[mask].tolist(), yerr=[below[mask].tolist(), above[mask].tolist()],
+                            fmt="o", color=colour, capsize=2, markersize=4, linewidth=0.8)
+            ax.set_xticks(np.arange(len(part)), [_safe(g) for g in part["group"]], rotation=30, ha="right",
+                          fontsize=8)
+            ax.set_xlim(-0.5, len(part) - 0.5)
+            ax.set_title(_safe(f"{feature}: {labels.get(metric, metric)}"), fontsize=9)
+            ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -58,6 +58,7 @@ def write_run_report(
     monitor: str = "accuracy",
     notes: Sequence[str] | None = None,
     card: str | None = None,
+    extra_sections: Sequence[Section] = (),
 ) -> dict[str, Path]:
     """Write the report of one training run into ``out_dir``.
 
@@ -85,6 +86,8 @@ def write_run_report(
         Free-text paragraphs for a Notes section.
     card : str, optional
         The dataset's data card (Markdown), shown verbatim in a "Data card" section.
+    extra_sections : sequence of Section
+        Shown after the results (e.g. metrics per sensitive group).
 
     Returns
     -------
@@ -103,6 +106,7 @@ def write_run_report(
         *_per_class_sections(metrics),
         *_detection_sections(metrics.get("detection"), training),
         *_bucket_sections(training),
+        *extra_sections,
         *_notes_sections(notes),
         *([Section("Data card", preformatted=card)] if card else []),
         Section("Configuration", preformatted=config_text or "(no configuration recorded)"),

@@ -152,7 +152,8 @@ def load_data(dataset: str = "adult", *, options: Mapping[str, Any] | None = Non
     return TaskData(train=ArrayDataset(train_x, targets["train"], sample_ids=raw.train.ids.tolist(), task=kind["task"]),
                     test=ArrayDataset(test_x, targets["test"], sample_ids=raw.test.ids.tolist(), task=kind["task"]),
                     input_shape=(train_x.shape[1],), name=raw.name, card=_card(dataset, opts), extras=extras,
-                    sensitive_test=sensitive["test"] if opts.sensitive else None, **kind)
+                    sensitive_test=sensitive["test"] if opts.sensitive else None,
+                    reference_groups=dict(reference), **kind)
 
 
 def _features(raw: RawTask, split: Split) -> pd.DataFrame:
