@@ -71,3 +71,21 @@ def test_difficulty_table_rows_and_buckets():
     with pytest.raises(InputError, match="logits and labels and sample_ids must have the same length"):
         difficulty_table(logits, np.array([0, 1]), sample_ids=["a", "b", "c"],
                          scalars={"alpha": 10.0, "beta": 2.0, "delta": 6.0})
+
+
+def test_task_data_checks_targets_and_sensitive_attributes():
+    import pandas as pd
+
+    from lilaw_health.core.data import SENSITIVE_MISSING, TASK_MISMATCH, TaskData
+
+    x = np.zeros((4, 2))
+    regression = ArrayDataset(x, [0.5, 1.5, 2.0, 3.0], task="regression")
+    with pytest.raises(InputError) as error:
+        TaskData(train=regression, test=regression, n_classes=1, class_names=["y"], input_shape=(2,))
+    assert str(error.value) == TASK_MISMATCH.format(task="classification", split="train", dtype="float32")
+    with pytest.raises(InputError) as error:
+        TaskData(train=regression, test=regression, n_classes=1, class_names=["y"], input_shape=(2,), name="toy",
+                 task="regression", sensitive_test=pd.DataFrame({"sex": ["f", None, "m", None]}))
+    assert str(error.value) == SENSITIVE_MISSING.format(column="sex", dataset="toy", count=2, total=4, first=1)
+    with pytest.raises(InputError, match=r"labels contains 1 non-finite values"):
+        ArrayDataset(x, [0.5, np.nan, 2.0, 3.0], task="regression")
