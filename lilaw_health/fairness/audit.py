@@ -31,6 +31,8 @@ from numpy.typing import ArrayLike
 from sklearn.metrics import f1_score
 
 from lilaw_health.core.errors import BAD_VALUE, LENGTH_MISMATCH, InputError
+from lilaw_health.fairness.stats import (confusion_rates, json_clean, json_records, natural_key, percentile_interval,
+                                         resample_indices, safe_ratio)
 
 METRICS = ("selection_rate", "tpr", "fpr", "ppv", "accuracy")
 DISPARITIES = ("dp_difference", "dp_ratio", "eo_difference")
@@ -45,23 +47,10 @@ ABSENT = "absent from the audited rows (present in training)"
 FALLBACK = "configured reference {wanted!r} absent; the largest group is the reference"
 
 
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    num, den = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
-    return np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
-
-
-def _rates(counts: np.ndarray) -> dict[str, np.ndarray]:
-    """Rates from confusion counts (..., 4) ordered TN, FP, FN, TP."""
-    tn, fp, fn, tp = np.moveaxis(counts, -1, 0)
-    n = tn + fp + fn + tp
-    return {"selection_rate": _ratio(tp + fp, n), "tpr": _ratio(tp, tp + fn), "fpr": _ratio(fp, fp + tn),
-            "ppv": _ratio(tp, tp + fp), "accuracy": _ratio(tp + tn, n)}
-
-
 def _metric(name: str):
     def metric(y_true: np.ndarray, y_pred: np.ndarray) -> float:
         counts = np.bincount(2 * np.asarray(y_true, dtype=int) + np.asarray(y_pred, dtype=int), minlength=4)
-        return float(_rates(counts)[name])
+        return float(confusion_rates(counts)[name])
     metric.__name__ = name
     return metric
 
@@ -92,8 +81,8 @@ class Audit:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"overall": _clean(self.overall), "groups": _records(self.groups),
-                "disparities": _records(self.disparities), "warnings": self.warnings, "settings": self.settings}
+        return {"overall": json_clean(self.overall), "groups": json_records(self.groups),
+                "disparities": json_records(self.disparities), "warnings": self.warnings, "settings": self.settings}
 
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any]) -> Audit:
@@ -138,7 +127,7 @@ def audit_predictions(y_true: ArrayLike, y_pred: ArrayLike, sensitive_features: 
     y, pred, frame = _validated(y_true, y_pred, sensitive_features, reference, intersections)
     reference = dict(reference or {})
     frame = _with_intersections(frame, intersections, reference)
-    indices = _resample_indices(len(y), n_boot, seed)
+    indices = resample_indices(len(y), n_boot, seed)
     group_rows, disparity_rows, notes = [], [], []
     for feature in frame.columns:
         groups, disparities, issues = _audit_feature(y, pred, frame[feature].to_numpy(), feature, reference,
@@ -179,60 +168,38 @@ def _audit_feature(y: np.ndarray, pred: np.ndarray, values: np.ndarray, feature:
         table[m] = point
         table[f"gap_{m}"] = point - point[k]
         if boot is not None:
-            rates = _rates(boot)[m]
-            table[f"{m}_low"], table[f"{m}_high"] = _interval(rates, confidence)
-            table[f"gap_{m}_low"], table[f"gap_{m}_high"] = _interval(rates - rates[:, [k]], confidence)
+            rates = confusion_rates(boot)[m]
+            table[f"{m}_low"], table[f"{m}_high"] = percentile_interval(rates, confidence)
+            table[f"gap_{m}_low"], table[f"gap_{m}_high"] = percentile_interval(rates - rates[:, [k]], confidence)
     disparities = {"feature": feature, "reference": ref, "n_groups": len(names),
                    "dp_difference": demographic_parity_difference(y, pred, sensitive_features=values),
                    "dp_ratio": demographic_parity_ratio(y, pred, sensitive_features=values),
                    "eo_difference": equalized_odds_difference(y, pred, sensitive_features=values)}
     if boot is not None:
         for name, samples in _bootstrap_disparities(boot).items():
-            low, high = _interval(samples, confidence)
+            low, high = percentile_interval(samples, confidence)
             disparities[f"{name}_low"], disparities[f"{name}_high"] = float(low), float(high)
-    table = table.iloc[sorted(range(len(names)), key=lambda i: _natural_key(names[i]))].reset_index(drop=True)
+    table = table.iloc[sorted(range(len(names)), key=lambda i: natural_key(names[i]))].reset_index(drop=True)
     return table, disparities, issues + _group_issues(table, min_size)
-
-
-def _natural_key(name: str) -> tuple:
-    """Bands in numeric order ("<=24" before "25-34" before "65+"); other names alphabetically."""
-    match = re.match(r"^(<=|<)?\s*(\d+(?:\.\d+)?)", name)
-    if match is None:
-        return (2, 0.0, name)
-    return (0 if match.group(1) else 1, float(match.group(2)), name)
 
 
 def _bootstrap_disparities(counts: np.ndarray) -> dict[str, np.ndarray]:
     """fairlearn's DP difference / ratio and EO difference per resample (groups present only;
     an undefined TPR or FPR counts as 0, as fairlearn's rate functions return)."""
     present = counts.sum(axis=-1) > 0
-    rates = _rates(counts)
+    rates = confusion_rates(counts)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         selection = np.where(present, rates["selection_rate"], np.nan)
         high, low = np.nanmax(selection, axis=1), np.nanmin(selection, axis=1)
         spread = {m: np.nanmax(np.where(present, np.nan_to_num(rates[m]), np.nan), axis=1)
                   - np.nanmin(np.where(present, np.nan_to_num(rates[m]), np.nan), axis=1) for m in ("tpr", "fpr")}
-    return {"dp_difference": high - low, "dp_ratio": _ratio(low, high),
+    return {"dp_difference": high - low, "dp_ratio": safe_ratio(low, high),
             "eo_difference": np.maximum(spread["tpr"], spread["fpr"])}
 
 
 def _group_counts(codes: np.ndarray, y: np.ndarray, pred: np.ndarray, n_groups: int) -> np.ndarray:
     return np.bincount(4 * codes + 2 * y + pred, minlength=4 * n_groups).reshape(n_groups, 4)
-
-
-def _interval(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile bounds over resamples (axis 0), ignoring resamples where a value is undefined."""
-    tail = 100 * (1 - confidence) / 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN bounds
-        low, high = np.nanpercentile(samples, [tail, 100 - tail], axis=0)
-    return low, high
-
-
-def _resample_indices(n: int, n_boot: int, seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return [rng.integers(0, n, size=n) for _ in range(n_boot)]
 
 
 def _reference(feature: str, names: list[str], counts: np.ndarray, reference: dict[str, str]):
@@ -288,19 +255,3 @@ def _validated(y_true: ArrayLike, y_pred: ArrayLike, sensitive: Any, reference: 
     return y.astype(np.int64), pred.astype(np.int64), frame
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return None if not np.isfinite(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_clean(row) for row in frame.to_dict("records")]

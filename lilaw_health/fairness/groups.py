@@ -41,8 +41,9 @@ from sklearn.metrics import (accuracy_score, balanced_accuracy_score, f1_score, 
 from lilaw_health.core.errors import BAD_VALUE, LENGTH_MISMATCH, SHAPE, InputError, unknown_name
 from lilaw_health.core.metrics import PROBA_TOLERANCE
 from lilaw_health.core.validation import check_finite_array, check_label_array
-from lilaw_health.fairness.audit import (FEATURE_UNKNOWN, ISSUES, REFERENCE_ABSENT, SMALL, _clean, _interval,
-                                         _natural_key, _rates, _ratio, _records, _resample_indices)
+from lilaw_health.fairness.audit import FEATURE_UNKNOWN, ISSUES, REFERENCE_ABSENT, SMALL
+from lilaw_health.fairness.stats import (confusion_rates, json_clean, json_records, natural_key, percentile_interval,
+                                         resample_indices, safe_ratio)
 
 TASKS = ("classification", "regression")
 METRICS = {"binary": ("accuracy", "selection_rate", "tpr", "fpr", "ppv", "auroc"),
@@ -91,7 +92,7 @@ class GroupMetrics:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: NaN becomes None, NumPy scalars become Python numbers."""
-        return {"kind": self.kind, "settings": _clean(self.settings), "table": _records(self.table)}
+        return {"kind": self.kind, "settings": json_clean(self.settings), "table": json_records(self.table)}
 
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any]) -> GroupMetrics:
@@ -142,7 +143,7 @@ def group_metrics(y_true: ArrayLike, output: ArrayLike, sensitive: pd.DataFrame,
     """
     kind, y, out, frame, names = _validated(y_true, output, sensitive, task, n_classes, class_names, reference)
     _check_options(n_boot, confidence, min_group_size)
-    indices = _resample_indices(len(y), n_boot, seed)
+    indices = resample_indices(len(y), n_boot, seed)
     resamples = _Resamples(kind, y, out, np.stack(indices) if indices else np.empty((0, len(y)), dtype=np.int64),
                            names)
     tables, chosen = [], {}
@@ -173,7 +174,7 @@ def _feature_table(kind: str, y: np.ndarray, out: np.ndarray, values: pd.Series,
                   "gap_ci_high": gap_high[g], "reference": g == k, "flag": _flag(metric, point[g], sizes[g], min_size)}
                  for g, name in enumerate(groups)]
     table = pd.DataFrame(rows, columns=list(COLUMNS))
-    order = {name: i for i, name in enumerate(sorted(groups, key=_natural_key))}
+    order = {name: i for i, name in enumerate(sorted(groups, key=natural_key))}
     table = table.iloc[np.argsort(table["group"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
     return table, groups[k]
 
@@ -245,13 +246,13 @@ class _Resamples:
             def total(weights: np.ndarray | None) -> np.ndarray:
                 return np.bincount(key, weights=weights, minlength=shape[0] * shape[1]).reshape(shape)
             size = total(None)
-            return {"mae": _ratio(total(np.abs(self.error)), size), "rmse": np.sqrt(_ratio(total(self.error**2), size)),
-                    "bias": _ratio(total(self.error), size)}
+            return {"mae": safe_ratio(total(np.abs(self.error)), size), "rmse": np.sqrt(safe_ratio(total(self.error**2), size)),
+                    "bias": safe_ratio(total(self.error), size)}
         cells = self.n_classes**2
         counts = np.bincount(key * cells + self.cell, minlength=shape[0] * shape[1] * cells)
         counts = counts.reshape(*shape, self.n_classes, self.n_classes)
         if self.kind == "binary":
-            return {**_rates(counts.reshape(*shape, 4)), "auroc": self._auroc(codes, n_groups)}
+            return {**confusion_rates(counts.reshape(*shape, 4)), "auroc": self._auroc(codes, n_groups)}
         return _multiclass_values(counts, self.names)
 
     def _auroc(self, codes: np.ndarray, n_groups: int) -> np.ndarray:
@@ -271,7 +272,7 @@ class _Resamples:
             negatives = negatives.reshape(self.n_boot, len(levels))
             credit = np.cumsum(negatives, axis=1) - 0.5 * negatives  # negatives scored below, ties half
             wins = np.bincount(b[positive], weights=credit[b[positive], lv[positive]], minlength=self.n_boot)
-            out[:, g] = _ratio(wins, np.bincount(b[positive], minlength=self.n_boot) * negatives.sum(axis=1))
+            out[:, g] = safe_ratio(wins, np.bincount(b[positive], minlength=self.n_boot) * negatives.sum(axis=1))
         return out
 
 
@@ -279,10 +280,10 @@ def _multiclass_values(counts: np.ndarray, names: list[str]) -> dict[str, np.nda
     """Multiclass metrics from confusion counts (..., C, C) (rows true, columns predicted)."""
     hits = np.diagonal(counts, axis1=-2, axis2=-1)
     support, predicted = counts.sum(axis=-1), counts.sum(axis=-2)
-    recall, f1 = _ratio(hits, support), _ratio(2 * hits, support + predicted)
+    recall, f1 = safe_ratio(hits, support), safe_ratio(2 * hits, support + predicted)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a group absent from a resample: all NaN
-        values = {"accuracy": _ratio(hits.sum(axis=-1), support.sum(axis=-1)),
+        values = {"accuracy": safe_ratio(hits.sum(axis=-1), support.sum(axis=-1)),
                   "balanced_accuracy": np.nanmean(recall, axis=-1), "macro_f1": np.nanmean(f1, axis=-1)}
     return values | {f"recall[{name}]": recall[..., c] for c, name in enumerate(names)}
 
@@ -290,7 +291,7 @@ def _multiclass_values(counts: np.ndarray, names: list[str]) -> dict[str, np.nda
 def _bounds(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     if len(samples) == 0:
         return np.full(samples.shape[1], np.nan), np.full(samples.shape[1], np.nan)
-    return _interval(samples, confidence)
+    return percentile_interval(samples, confidence)
 
 
 def _flag(metric: str, value: float, size: int, min_size: int) -> str:
