@@ -11,11 +11,12 @@ from __future__ import annotations
 import codecs
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from lilaw_health.core.data import TASKS
-from lilaw_health.core.errors import BAD_VALUE, UNKNOWN_OPTIONS, InputError, unknown_name
+from lilaw_health.core.errors import BAD_VALUE, InputError, unknown_name
+from lilaw_health.core.options import check_option_names
 
 DATASETS = ("adult", "csv", "diabetes")
 PROTOCOLS = ("official", "paper")
@@ -209,10 +210,7 @@ class TabularOptions:
             raise InputError(BAD_VALUE.format(arg="data", expected="a mapping of options", received=repr(options),
                                               fix=OPTIONS_NOT_MAPPING))
         options = dict(options or {})
-        valid = [f.name for f in fields(cls)]
-        unknown = sorted((k for k in options if k not in valid), key=str)
-        if unknown:
-            raise InputError(UNKNOWN_OPTIONS.format(kind="tabular data", names=unknown, valid=", ".join(valid)))
+        check_option_names(options, cls, kind="tabular data")
         for key, owners in OWNERS.items():
             if key in options and dataset not in owners:
                 raise InputError(NOT_FOR_DATASET.format(key=key, owner=" or ".join(owners), dataset=dataset))
