@@ -14,7 +14,6 @@ import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,24 +23,23 @@ import torch
 import yaml
 
 from lilaw_health.core.checkpoint import atomic_write_text
-from lilaw_health.core.data import LabeledView, TaskData, dataset_inputs, dataset_labels, dataset_sample_ids
-from lilaw_health.core.data import shuffle_split, stratified_split
+from lilaw_health.core.data import TaskData, dataset_labels
 from lilaw_health.core.difficulty import difficulty_table, regression_difficulty_table, write_difficulty
-from lilaw_health.core.errors import ConfigError, InputError, LilawError, unknown_name
+from lilaw_health.core.errors import ConfigError, InputError, LilawError
 from lilaw_health.core.memory import PeakMemory
 from lilaw_health.core.methods import METHODS, build_method
 from lilaw_health.core.metrics import (
     classification_metrics, confusion, detection_metrics, per_class_report, regression_metrics,
 )
-from lilaw_health.core.noise import NOISE_MODELS, NoisyLabels, inject_label_noise, long_tailed_subsample
-from lilaw_health.core.target_noise import TARGET_NOISE_MODELS, NoisyTargets, inject_target_noise
-from lilaw_health.core.task import CLASSIFICATION, Regression, Task
+from lilaw_health.core.target_noise import NoisyTargets
+from lilaw_health.core.task import Regression
 from lilaw_health.core.trainer import Trainer, TrainResult, resolve_device
 from lilaw_health.domains import Domain, get_domain
 from lilaw_health.recipe import Recipe, recipe_from_dict
 from lilaw_health.fairness.groups import GroupMetrics, group_metrics
 from lilaw_health.fairness.groups_report import group_section
 from lilaw_health.reporting import write_run_report
+from lilaw_health.splits import Splits, prepare_splits
 from lilaw_health.reporting.html import Section
 
 logger = logging.getLogger(__name__)
@@ -51,88 +49,6 @@ OUT_UNDER_FILE = "--out {path} cannot be created: {file} is a file, not a folder
 OUT_NOT_WRITABLE = "--out {path} cannot be written: no write permission in {folder}. Choose another --out folder."
 SINGLE_CLASS = ("the training data of {dataset} holds a single class ({classes}); a classifier needs at least two. "
                 "Check the label column or file, or the recipe's data options.")
-
-
-@dataclass(frozen=True)
-class Splits:
-    """Train and validation views carved from the (noisy) training data, and the clean test.
-
-    ``kept`` holds the indices of the training data in the experiment (all of them unless
-    the recipe's ``imbalance.factor`` subsamples a long tail); ``noise`` describes those
-    samples in that order, and ``clean_labels`` all training data by index.
-    """
-
-    train: LabeledView
-    val: LabeledView
-    test: LabeledView
-    noise: NoisyLabels | NoisyTargets
-    clean_labels: np.ndarray
-    kept: np.ndarray
-    task: Task = CLASSIFICATION
-
-    @property
-    def observed(self) -> np.ndarray:
-        """(n_kept,) the labels or targets training sees (after noise)."""
-        return self.noise.labels if isinstance(self.noise, NoisyLabels) else self.noise.targets
-
-    @property
-    def corrupted(self) -> np.ndarray:
-        """(n_kept,) True where the injected noise changed the label or target."""
-        return self.noise.flipped if isinstance(self.noise, NoisyLabels) else self.noise.corrupted
-
-
-def prepare_splits(data: TaskData, recipe: Recipe) -> Splits:
-    """Keep the recipe's class-size profile of the training data (which samples exist), inject
-    its noise into their labels, then split off validation (stratified by class; a random
-    split for regression)."""
-    if data.task == "regression":
-        return _regression_splits(data, recipe)
-    if recipe.threshold is not None:
-        raise ConfigError(f"threshold={recipe.threshold} turns regression targets into a binary outcome; "
-                          f"{data.name or 'this dataset'} is a classification. Remove threshold.")
-    NOISE_MODELS.get(recipe.noise.kind)
-    clean = dataset_labels(data.train, arg="training data")
-    kept = long_tailed_subsample(clean, imbalance_factor=recipe.imbalance.factor, n_classes=data.n_classes,
-                                 seed=recipe.seed)
-    features = dataset_inputs(data.train)[kept] if recipe.noise.kind == "instance" else None
-    noise = inject_label_noise(clean[kept], kind=recipe.noise.kind, rate=recipe.noise.rate, n_classes=data.n_classes,
-                               seed=recipe.seed, transition_matrix=recipe.noise.matrix, features=features)
-    train_pos, val_pos = stratified_split(noise.labels, fraction=recipe.val_fraction, seed=recipe.seed,
-                                          class_names=data.class_names)
-    ids = np.asarray(dataset_sample_ids(data.train), dtype=object)[kept]
-    test_labels = dataset_labels(data.test, arg="test data")
-
-    def view(pos: np.ndarray) -> LabeledView:
-        return LabeledView(data.train, kept[pos], noise.labels[pos], ids[pos].tolist())
-
-    test_ids = dataset_sample_ids(data.test)
-    return Splits(train=view(train_pos), val=view(val_pos),
-                  test=LabeledView(data.test, np.arange(len(test_labels)), test_labels, test_ids),
-                  noise=noise, clean_labels=clean, kept=kept)
-
-
-def _regression_splits(data: TaskData, recipe: Recipe) -> Splits:
-    """Regression: every training sample kept, the recipe's target noise, a seeded random split."""
-    if recipe.imbalance.factor != 1:
-        raise ConfigError(f"imbalance.factor={recipe.imbalance.factor} subsamples classes; a regression has none. "
-                          "Remove imbalance.factor.")
-    if recipe.noise.kind not in TARGET_NOISE_MODELS.names():
-        raise unknown_name("noise model for regression targets", recipe.noise.kind, TARGET_NOISE_MODELS.names(),
-                           "E.g. noise.kind=uniform noise.rate=0.3.")
-    clean = dataset_labels(data.train, arg="training data", task="regression")
-    noise = inject_target_noise(clean, kind=recipe.noise.kind, rate=recipe.noise.rate, seed=recipe.seed,
-                                target_range=data.target_range)
-    train_pos, val_pos = shuffle_split(len(clean), fraction=recipe.val_fraction, seed=recipe.seed)
-    ids = dataset_sample_ids(data.train)
-    observed = noise.targets.astype(np.float32)
-    test_targets = dataset_labels(data.test, arg="test data", task="regression")
-
-    def view(pos: np.ndarray) -> LabeledView:
-        return LabeledView(data.train, pos, observed[pos], [ids[i] for i in pos])
-
-    return Splits(train=view(train_pos), val=view(val_pos),
-                  test=LabeledView(data.test, np.arange(len(test_targets)), test_targets, dataset_sample_ids(data.test)),
-                  noise=noise, clean_labels=clean, kept=np.arange(len(clean)), task=Regression(noise.target_range))
 
 
 def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = False, resume: bool = True) -> dict:

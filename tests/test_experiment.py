@@ -9,7 +9,7 @@ import torch
 from lilaw_health.core import ArrayDataset, TaskData
 from lilaw_health.core.losses import cross_entropy, effective_number_class_weight, generalized_cross_entropy
 from lilaw_health.core.methods import build_method
-from lilaw_health.experiment import prepare_splits
+from lilaw_health.splits import prepare_splits
 from lilaw_health.recipe import ImbalanceSettings, NoiseSettings, Recipe
 
 
