@@ -48,6 +48,13 @@ KEY_HELP = {
     "noise.matrix": "row-stochastic transition matrix for noise.kind=transition",
     "imbalance.factor": "long-tailed training set before noise: class k by size keeps n_max * factor^(-k/(C-1)) "
                         "samples (e.g. 10, 100; 1 keeps all)",
+    "mix.generator": "synthetic samples mixed into training: none, or class_pca (per-class PCA + Gaussian, fitted "
+                     "on the real training part only)",
+    "mix.ratio": "synthetic : real training samples, in the real class proportions",
+    "mix.per_class": "synthetic samples of every class (> 0 overrides mix.ratio)",
+    "mix.failures": "share of planted generator failures: off-class draws and (ECG) implausible artefacts",
+    "mix.meta_val": "validation (model selection, LiLAW's meta step) from real, synthetic or both samples",
+    "mix.real_train": "keep only this many real training samples, stratified (0 keeps all)",
     "lilaw.alpha": "initial alpha (easy weight), >= 1; paper default 10",
     "lilaw.beta": "initial beta (hard weight); paper default 2",
     "lilaw.delta": "initial delta (moderate weight), >= beta; paper default 6",

@@ -8,6 +8,7 @@ the plots and ``report.md`` / ``report.html``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from lilaw_health.core.metrics import (
     classification_metrics, confusion, detection_metrics, per_class_report, regression_metrics,
 )
 from lilaw_health.core.target_noise import NoisyTargets
+from lilaw_health.core.synthetic import REAL, dataset_sources, synthetic_value, valuation_summary
 from lilaw_health.core.task import Regression
 from lilaw_health.core.trainer import Trainer, TrainResult, resolve_device
 from lilaw_health.domains import Domain, get_domain
@@ -39,6 +41,7 @@ from lilaw_health.recipe import Recipe, recipe_from_dict
 from lilaw_health.fairness.groups import GroupMetrics, group_metrics
 from lilaw_health.fairness.groups_report import group_section
 from lilaw_health.reporting import write_run_report
+from lilaw_health.reporting.synthetic import synthetic_section
 from lilaw_health.splits import Splits, prepare_splits
 from lilaw_health.reporting.html import Section
 
@@ -69,7 +72,7 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
         data = domain.load_data(recipe.dataset, options=recipe.data)
         if data.task == "classification":
             check_two_classes(data)
-        splits = prepare_splits(data, recipe)
+        splits = prepare_splits(data, recipe, artefacts=domain.synthetic_artefacts())
         seed_everything(recipe.seed)
         model = domain.build_model(recipe.model, data=data, options=recipe.model_args)
         method = build_method(recipe.method, train_labels=splits.train.targets, n_classes=data.n_classes,
@@ -101,6 +104,11 @@ def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, split
         scored = difficulty[difficulty["mislabel_score"].notna()]  # a sample never trained on has no score
         metrics["detection"] = detection_metrics(scored["is_flipped"].to_numpy(), scored["mislabel_score"].to_numpy())
     sections = [group_section(groups, figure=out_dir / "group_metrics.png")] if groups is not None else []
+    if (difficulty["source"] != REAL).any():
+        value = synthetic_value(difficulty)
+        atomic_write_text(out_dir / "synthetic_value.csv", value.to_csv(index=False))
+        metrics["synthetic"] = {"mix": dataclasses.asdict(recipe.mix), **valuation_summary(difficulty, value)}
+        sections.append(synthetic_section(metrics["synthetic"], value, figure=out_dir / "synthetic_value.png"))
     _write_outputs(out_dir, recipe, metrics, result, difficulty, card=data.card, sections=sections)
     return metrics
 
@@ -218,8 +226,15 @@ def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, result: TrainR
         if dynamics is not None:  # its mislabel score, from training dynamics, replaces 1 - final W_alpha
             scores = dynamics.scores().drop(columns=["last_predicted"])
             table = pd.concat([table.drop(columns=["mislabel_score"]), scores], axis=1)
-        table["clean_label"] = splits.clean_labels[view.indices]
-        table["is_flipped"] = splits.corrupted[np.searchsorted(splits.kept, view.indices)]  # label or target changed
+        real = view.indices < len(splits.clean_labels)  # mixed views put synthetic samples after the real ones
+        position = np.searchsorted(splits.kept, view.indices[real])
+        table["clean_label"] = np.where(real, 0, view.targets).astype(splits.clean_labels.dtype)
+        table.loc[real, "clean_label"] = splits.clean_labels[view.indices[real]]
+        table["is_flipped"] = False
+        table.loc[real, "is_flipped"] = splits.corrupted[position]  # label or target changed by the noise
+        table["source"] = dataset_sources(view.base)[view.indices]
+        failure = getattr(view.base, "failure", None)  # planted generator failures, where samples are synthetic
+        table["failure"] = failure[view.indices] if failure is not None else ""
         parts.append(table)
     return pd.concat(parts, ignore_index=True)
 

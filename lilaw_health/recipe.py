@@ -64,6 +64,39 @@ class ImbalanceSettings:
     factor: float = 1.0
 
 
+META_VAL = ("real", "synthetic", "both")
+
+
+@dataclass(frozen=True)
+class MixSettings:
+    """Synthetic samples mixed into the training set (:mod:`lilaw_health.splits`).
+
+    ``generator`` none (no mixing) or a registered generator (``class_pca``), fitted on the real
+    training part only; ``ratio`` synthetic : real training samples (allocated in the real class
+    proportions), or ``per_class`` samples of every class when > 0; ``failures`` the share of
+    planted generator failures (off-class and, where the domain has artefacts, implausible);
+    ``meta_val`` where the validation set (model selection and LiLAW's meta step) comes from;
+    ``real_train`` keeps only this many real training samples (stratified; 0 keeps all).
+    """
+
+    generator: str = "none"
+    ratio: float = 1.0
+    per_class: int = 0
+    failures: float = 0.0
+    meta_val: str = "real"
+    real_train: int = 0
+
+    def __post_init__(self) -> None:
+        if self.meta_val not in META_VAL:
+            raise ConfigError(f"mix.meta_val must be one of {', '.join(META_VAL)}; received {self.meta_val!r}. "
+                              "'real' draws LiLAW's validation batches from real samples only (the paper's choice).")
+        if self.ratio < 0 or self.per_class < 0 or self.real_train < 0:
+            raise ConfigError(f"mix.ratio, mix.per_class and mix.real_train must be >= 0; received {self.ratio}, "
+                              f"{self.per_class}, {self.real_train}.")
+        if not 0 <= self.failures <= 1:
+            raise ConfigError(f"mix.failures must be a share in [0, 1]; received {self.failures}.")
+
+
 @dataclass(frozen=True)
 class Recipe(TrainConfig):
     """Everything one experiment needs. See ``lilaw-health run --help`` for each key.
@@ -91,6 +124,7 @@ class Recipe(TrainConfig):
     clean: CleanConfig = field(default_factory=CleanConfig)
     dynamic_loss: DynamicLossConfig = field(default_factory=DynamicLossConfig)
     imbalance: ImbalanceSettings = field(default_factory=ImbalanceSettings)
+    mix: MixSettings = field(default_factory=MixSettings)
     data: dict[str, Any] = field(default_factory=dict)
     model_args: dict[str, Any] = field(default_factory=dict)
 
@@ -118,7 +152,7 @@ def recipe_fields() -> list[dataclasses.Field]:
 
 
 SECTIONS: dict[str, type] = {"noise": NoiseSettings, "lilaw": LiLAWConfig, "clean": CleanConfig,
-                             "dynamic_loss": DynamicLossConfig, "imbalance": ImbalanceSettings}
+                             "dynamic_loss": DynamicLossConfig, "imbalance": ImbalanceSettings, "mix": MixSettings}
 
 
 def valid_keys() -> list[str]:

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lilaw_health.core.data import LabeledView, TaskData, dataset_inputs, dataset_labels, dataset_sample_ids
+from lilaw_health.core.data import ArrayDataset, LabeledView, TaskData, dataset_inputs, dataset_labels
+from lilaw_health.core.data import dataset_sample_ids
 from lilaw_health.core.data import shuffle_split, stratified_split
 from lilaw_health.core.errors import ConfigError, unknown_name
+from lilaw_health.core.synthetic import Artefacts, MixedDataset, as_tensor_inputs, generate
 from lilaw_health.core.noise import NOISE_MODELS, NoisyLabels, inject_label_noise, long_tailed_subsample
 from lilaw_health.core.target_noise import TARGET_NOISE_MODELS, NoisyTargets, inject_target_noise
 from lilaw_health.core.task import CLASSIFICATION, Regression, Task
@@ -52,11 +54,13 @@ class Splits:
         return self.noise.flipped if isinstance(self.noise, NoisyLabels) else self.noise.corrupted
 
 
-def prepare_splits(data: TaskData, recipe: Recipe) -> Splits:
+def prepare_splits(data: TaskData, recipe: Recipe, *, artefacts: Artefacts | None = None) -> Splits:
     """Keep the recipe's class-size profile of the training data (which samples exist), inject
     its noise into their labels, then split off validation (stratified by class; a random
     split for regression)."""
     if data.task == "regression":
+        if recipe.mix.generator != "none":
+            raise ConfigError("mix.generator: synthetic regression samples are not supported yet; remove mix.")
         return _regression_splits(data, recipe)
     if recipe.threshold is not None:
         raise ConfigError(f"threshold={recipe.threshold} turns regression targets into a binary outcome; "
@@ -65,6 +69,8 @@ def prepare_splits(data: TaskData, recipe: Recipe) -> Splits:
     clean = dataset_labels(data.train, arg="training data")
     kept = long_tailed_subsample(clean, imbalance_factor=recipe.imbalance.factor, n_classes=data.n_classes,
                                  seed=recipe.seed)
+    if recipe.mix.real_train:
+        kept = kept[stratified_subsample(clean[kept], recipe.mix.real_train, seed=recipe.seed)]
     features = dataset_inputs(data.train)[kept] if recipe.noise.kind == "instance" else None
     noise = inject_label_noise(clean[kept], kind=recipe.noise.kind, rate=recipe.noise.rate, n_classes=data.n_classes,
                                seed=recipe.seed, transition_matrix=recipe.noise.matrix, features=features)
@@ -76,10 +82,70 @@ def prepare_splits(data: TaskData, recipe: Recipe) -> Splits:
     def view(pos: np.ndarray) -> LabeledView:
         return LabeledView(data.train, kept[pos], noise.labels[pos], ids[pos].tolist())
 
-    test_ids = dataset_sample_ids(data.test)
-    return Splits(train=view(train_pos), val=view(val_pos),
-                  test=LabeledView(data.test, np.arange(len(test_labels)), test_labels, test_ids),
-                  noise=noise, clean_labels=clean, kept=kept)
+    test = LabeledView(data.test, np.arange(len(test_labels)), test_labels, dataset_sample_ids(data.test))
+    if recipe.mix.generator != "none":
+        train, val = mix_synthetic(data, recipe, view(train_pos), view(val_pos), artefacts=artefacts)
+        return Splits(train=train, val=val, test=test, noise=noise, clean_labels=clean, kept=kept)
+    return Splits(train=view(train_pos), val=view(val_pos), test=test, noise=noise, clean_labels=clean, kept=kept)
+
+
+def stratified_subsample(labels: np.ndarray, n: int, *, seed: int) -> np.ndarray:
+    """Sorted positions of about ``n`` samples in the class proportions of ``labels``, at least two
+    of every class that has two (so that a validation split can still see every class)."""
+    if n >= len(labels):
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label, count in zip(*np.unique(labels, return_counts=True)):
+        take = min(count, max(2, int(round(n * count / len(labels)))))
+        chosen.append(rng.permutation(np.flatnonzero(labels == label))[:take])
+    return np.sort(np.concatenate(chosen))
+
+
+def mix_synthetic(data: TaskData, recipe: Recipe, train: LabeledView, val: LabeledView, *,
+                  artefacts: Artefacts | None) -> tuple[LabeledView, LabeledView]:
+    """Training and validation views over real + synthetic samples (see the module docstring).
+
+    The generator is fitted on ``train``'s real samples (observed labels) only. Its samples are
+    split like the real ones (``val_fraction`` stratified); validation keeps the sources that
+    ``mix.meta_val`` names, and the synthetic validation share is never trained on.
+    """
+    mix = recipe.mix
+    if mix.ratio == 0 and mix.per_class == 0:
+        raise ConfigError(f"mix.generator={mix.generator} asks for no synthetic samples (mix.ratio=0, mix.per_class=0); "
+                          "set mix.ratio (e.g. 1.0) or mix.per_class, or mix.generator=none.")
+    if not isinstance(data.train, ArrayDataset):
+        raise ConfigError("mix.generator needs the training data in memory (an ArrayDataset); give synthetic "
+                          "samples of a lazy dataset as data of their own.")
+    inputs = as_tensor_inputs(data.train)[train.indices]
+    counts = synthetic_counts(train.targets, data.n_classes, ratio=mix.ratio, per_class=mix.per_class)
+    synthetic = generate(inputs, train.targets, counts=counts, generator=mix.generator, failures=mix.failures,
+                         seed=recipe.seed, artefacts=artefacts)
+    mixed = MixedDataset(data.train, ArrayDataset(synthetic.inputs, synthetic.labels), real_targets=data.train.targets,
+                         real_ids=dataset_sample_ids(data.train), synthetic_failure=synthetic.failure)
+    syn_train, syn_val = stratified_split(synthetic.labels, fraction=recipe.val_fraction, seed=recipe.seed + 1,
+                                          class_names=data.class_names)
+    offset = len(data.train)
+
+    def over(real: LabeledView | None, syn: np.ndarray) -> LabeledView:
+        real_idx = real.indices if real is not None else np.zeros(0, dtype=np.int64)
+        real_y = real.targets if real is not None else np.zeros(0, dtype=np.int64)
+        indices = np.concatenate([real_idx, offset + syn])
+        return LabeledView(mixed, indices, np.concatenate([real_y, synthetic.labels[syn]]),
+                           [mixed.sample_ids[i] for i in indices])
+
+    no_synthetic = np.zeros(0, dtype=np.int64)
+    validation = {"real": over(val, no_synthetic), "synthetic": over(None, syn_val), "both": over(val, syn_val)}
+    return over(train, syn_train), validation[mix.meta_val]
+
+
+def synthetic_counts(labels: np.ndarray, n_classes: int, *, ratio: float, per_class: int) -> list[int]:
+    """Synthetic samples per class: ``per_class`` each, or ``ratio`` times the real count of the class
+    (at least two, so that the synthetic samples can be split for validation like the real ones)."""
+    if per_class:
+        return [max(per_class, 2)] * n_classes
+    real = np.bincount(labels, minlength=n_classes)
+    return [max(2, int(round(ratio * count))) if count else 0 for count in real]
 
 
 def _regression_splits(data: TaskData, recipe: Recipe) -> Splits:

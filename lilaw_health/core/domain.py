@@ -21,6 +21,7 @@ from lilaw_health.core.augment import Pipeline, Transform, build_pipeline
 from lilaw_health.core.data import TaskData, stack_samples
 from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.registry import Registry
+from lilaw_health.core.synthetic import Artefacts
 
 NO_AUGMENTATIONS = "the {domain} domain has no augmentations; remove `augment` from the recipe."
 AUGMENT_EXAMPLE = '[{"name": "<augmentation>", "p": 0.5}]  (lilaw-health list shows the names)'
@@ -77,6 +78,11 @@ class Domain(ABC):
             raise ConfigError(NO_AUGMENTATIONS.format(domain=self.name))
         probe = stack_samples([data.train[i][0] for i in range(min(2, len(data.train)))])  # type: ignore[arg-type]
         return build_pipeline(specs, registry, probe=probe, example=AUGMENT_EXAMPLE)
+
+    def synthetic_artefacts(self) -> Artefacts | None:
+        """``artefacts(samples, rng) -> (samples, kinds)``: makes generated samples implausible in the
+        domain's own way (ECG: baseline wander, spikes, flat-lines), or None."""
+        return None
 
     def evaluate(self, data: TaskData, *, y_true: Any, proba: Any, out_dir: Path, recipe: Any = None,
                  train_labels: Any = None) -> dict[str, Any] | None:

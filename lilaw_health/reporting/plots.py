@@ -56,7 +56,7 @@ def plot_lilaw_scalars(trajectory: pd.DataFrame, path: str | PathLike[str]) -> P
             ax.plot(trajectory["step"], trajectory[name], label=name, linewidth=1.5)
         ax.set(title="LiLAW scalars over training", xlabel="training step", ylabel="value")
         _finish(ax)
-        return _save(fig, path)
+        return save_figure(fig, path)
 
 
 def best_epoch(history: pd.DataFrame, *, monitor: str) -> int | None:
@@ -105,7 +105,7 @@ def plot_learning_curves(history: pd.DataFrame, path: str | PathLike[str], *, mo
             if best is not None:
                 ax.axvline(best, linestyle="--", color="0.4", linewidth=1.0, label=f"best epoch ({best})")
             _finish(ax)
-        return _save(fig, path)
+        return save_figure(fig, path)
 
 
 def plot_comparison(table: pd.DataFrame, path: str | PathLike[str], *, metrics: Sequence[str]) -> Path:
@@ -144,7 +144,7 @@ def plot_comparison(table: pd.DataFrame, path: str | PathLike[str], *, metrics: 
         ax.set_xticks(centres, [str(name) for name in metrics])
         ax.set(title="Comparison of methods (mean ± std over seeds)", ylabel="value")
         _finish(ax)
-        return _save(fig, path)
+        return save_figure(fig, path)
 
 
 def plot_metric_by_setting(table: pd.DataFrame, path: str | PathLike[str], *, settings: Sequence[str],
@@ -180,7 +180,7 @@ def plot_metric_by_setting(table: pd.DataFrame, path: str | PathLike[str], *, se
         ax.set_xticks(centres, [str(name) for name in settings])
         ax.set(title=f"{metric} by setting (mean ± std over seeds)", ylabel=metric)
         _finish(ax)
-        return _save(fig, path)
+        return save_figure(fig, path)
 
 
 @contextmanager
@@ -213,7 +213,7 @@ def _finish(ax: Axes) -> None:
     ax.legend(fontsize="small")
 
 
-def _save(fig: Figure, path: str | PathLike[str]) -> Path:
+def save_figure(fig: Figure, path: str | PathLike[str]) -> Path:
     fig.tight_layout()
     # Saving to a file handle, matplotlib cannot infer the format from the file name.
     target = atomic_write(Path(path), lambda handle: fig.savefig(handle, dpi=DPI, format="png"))

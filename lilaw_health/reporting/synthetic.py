@@ -1,0 +1,53 @@
+"""The "Synthetic data" section of a run report: samples and value per source, how well the
+value score finds planted generator failures, and the value distribution per source and class."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lilaw_health.reporting.html import Section
+from lilaw_health.reporting.plots import new_figure, save_figure
+
+INTRO = ("Training mixed {n_real} real and {n_synthetic} synthetic samples (generator {generator}, "
+         "{failures:.0%} planted failures); validation for model selection and LiLAW's meta step came from "
+         "{meta_val} samples. A synthetic sample's value is its mean W_alpha over epochs: how far the model "
+         "agrees with the label the generator gave it (synthetic_value.csv ranks them, lowest first).")
+FOUND = ("The planted failures ({planted} samples) are found with AUROC {value:.3f} by the value score (low "
+         "value = suspect) and {mislabel:.3f} by the mislabel score.")
+
+
+def synthetic_section(summary: Mapping[str, Any], value: pd.DataFrame, *, figure: str | PathLike[str]) -> Section:
+    """The report section for a mixed run; ``summary`` is ``metrics["synthetic"]``."""
+    per_source = summary["per_source"]
+    mix = summary["mix"]
+    paragraphs = [INTRO.format(n_real=per_source.get("real", {}).get("n", 0), n_synthetic=summary["n_synthetic"],
+                               generator=mix["generator"], failures=mix["failures"], meta_val=mix["meta_val"])]
+    if "value_auroc" in summary:
+        paragraphs.append(FOUND.format(planted=summary["planted_failures"], value=summary["value_auroc"],
+                                       mislabel=summary["mislabel_auroc"]))
+    table = pd.DataFrame([{"source": name, **stats} for name, stats in per_source.items()])
+    return Section("Synthetic data", paragraphs=paragraphs, table=table, image=plot_value(value, figure))
+
+
+def plot_value(value: pd.DataFrame, path: str | PathLike[str]) -> Path:
+    """Histogram of the value score per class, clean draws and planted failures apart."""
+    classes = sorted(value["label"].unique())
+    fig, axes = new_figure(1, max(len(classes), 1), figsize=(3.2 * max(len(classes), 1), 2.8))
+    bins = np.linspace(0, 1, 21)
+    for ax, label in zip(axes.ravel(), classes):
+        part = value[value["label"] == label]
+        failure = part["failure"].astype(str)
+        for name, mask in (("clean draw", failure == ""), ("off-class", failure.str.startswith("off_class")),
+                           ("implausible", failure.str.startswith("implausible"))):
+            if mask.any():
+                ax.hist(part.loc[mask, "value"], bins=bins, alpha=0.6, label=name)
+        ax.set_title(f"class {label}", fontsize="small")
+        ax.set_xlabel("value (mean W_alpha)")
+        ax.legend(fontsize="x-small")
+    return save_figure(fig, path)
