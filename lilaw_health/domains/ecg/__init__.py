@@ -11,7 +11,8 @@ from lilaw_health.core.augment import Transform
 from lilaw_health.core.data import TaskData
 from lilaw_health.core.domain import Domain
 from lilaw_health.core.registry import Registry
-from lilaw_health.domains.ecg import augment, data, models
+from lilaw_health.core.synthetic import Artefacts
+from lilaw_health.domains.ecg import artefacts, augment, data, models
 
 
 class EcgDomain(Domain):
@@ -33,6 +34,10 @@ class EcgDomain(Domain):
 
     def augmentations(self) -> Registry[Transform]:
         return augment.AUGMENTATIONS
+
+    def synthetic_artefacts(self) -> Artefacts:
+        """Implausible generated beats: baseline wander, spikes or a flat-line, one per beat."""
+        return lambda beats, rng: artefacts.plant_artefacts(beats, rng=rng)
 
 
 DOMAIN = EcgDomain()
