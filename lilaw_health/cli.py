@@ -67,6 +67,8 @@ KEY_HELP = {
     "clean.fraction": "method clean: share of training samples with the highest mislabel score to act on",
     "clean.threshold": "method clean: act on samples whose mislabel score exceeds this (instead of fraction)",
     "clean.action": "method clean: drop the suspects, or relabel them with the model's prediction",
+    "clean.scope": "method clean: all samples, or synthetic: drop the lowest-valued clean.fraction of the synthetic "
+                   "samples (the valuation filter) and retrain",
     "dynamic_loss.meta_lr": "dynamic_loss: Adam learning rate of the label corrector and margin generator",
     "dynamic_loss.hidden": "dynamic_loss: width of the embeddings and MLPs",
     "dynamic_loss.rank_bins": "dynamic_loss: R, loss-rank bins per class (ranks recomputed every epoch)",

@@ -77,7 +77,8 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
         model = domain.build_model(recipe.model, data=data, options=recipe.model_args)
         method = build_method(recipe.method, train_labels=splits.train.targets, n_classes=data.n_classes,
                               loss=recipe.loss, class_weight=recipe.class_weight, lilaw=recipe.lilaw,
-                              clean=recipe.clean, dynamic_loss=recipe.dynamic_loss, task=splits.task)
+                              clean=recipe.clean, dynamic_loss=recipe.dynamic_loss, task=splits.task,
+                              synthetic=dataset_sources(splits.train.base)[splits.train.indices] != REAL)
         trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
                           progress=progress, augment=domain.build_augment(recipe.augment, data=data),
                           task=splits.task)

@@ -89,3 +89,29 @@ def test_bad_mixes_are_refused_before_writing(tmp_path, capsys, override, messag
     assert _run(out, override) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_valuation_filter_drops_the_lowest_valued_synthetic_samples(tmp_path, capsys):
+    out = tmp_path / "filter"
+    assert _run(out, "method=clean", "clean.scope=synthetic", "clean.fraction=0.3", "clean.detect_epochs=2",
+                "epochs=4") == 0
+    history = pd.read_csv(out / "history.csv")
+    assert (history["val_samples"] == history["val_samples"].iloc[0]).all()  # the real validation set is untouched
+    assert _run(tmp_path / "none", "method=clean", "clean.scope=synthetic", "mix.generator=none") == 2
+    assert "clean.scope=synthetic drops low-valued synthetic samples, but this run has none" in capsys.readouterr().err
+
+
+def test_filter_and_retrain_keeps_real_samples_when_scoped_to_synthetic():
+    from lilaw_health.core.methods import CleanConfig, build_method
+    from lilaw_health.core.dynamics import TrainingDynamics
+    import torch
+
+    synthetic = np.array([False] * 6 + [True] * 4)
+    method = build_method("clean", train_labels=np.zeros(10, dtype=int), n_classes=2, synthetic=synthetic,
+                          clean=CleanConfig(detect_epochs=1, fraction=0.5, scope="synthetic"))
+    dynamics = TrainingDynamics(10)
+    logits = torch.tensor([[5.0, -5.0]] * 8 + [[-5.0, 5.0]] * 2)  # the last two disagree with label 0
+    dynamics.record(torch.arange(10), logits, torch.zeros(10, dtype=torch.long), alpha=10.0)
+    dynamics.end_epoch()
+    assert method.on_epoch_end(0, dynamics=dynamics)
+    np.testing.assert_array_equal(method.keep.numpy(), [1, 1, 1, 1, 1, 1, 1, 1, 0, 0])

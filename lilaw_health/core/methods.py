@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 Batch = tuple[Sample, Tensor]  # (inputs, possibly structured; targets)
 CLEAN_ACTIONS = ("drop", "relabel")
+CLEAN_SCOPES = ("all", "synthetic")
 DEFAULT_LOSS, NO_CLASS_WEIGHT = "cross_entropy", "none"
 LOPSIDED_CLEAN = ("clean will {action} {acted} of the {count} training samples labelled class {label} ({share:.0%}, "
                   "against {overall:.0%} of all samples). Right if that label is mostly noise; if the class is "
@@ -70,17 +71,24 @@ class CleanConfig:
         If set, act on every sample whose mislabel score exceeds it (``fraction`` unused).
     action : {"drop", "relabel"}
         Drop the suspects, or give them the label the model predicted at their last presentation.
+    scope : {"all", "synthetic"}
+        ``synthetic``: act only on synthetic training samples, the ``fraction`` of them with the
+        lowest value (mean W_alpha over the detection epochs, as in ``synthetic_value.csv``);
+        real samples and the validation set are left alone. The valuation filter: drop the
+        lowest-valued synthetic share and retrain.
     """
 
     detect_epochs: int = 10
     fraction: float = 0.2
     threshold: float | None = None
     action: str = "drop"
+    scope: str = "all"
 
     def __post_init__(self) -> None:
         problems = _failed_checks(self, [
             ("detect_epochs", self.detect_epochs >= 1, ">= 1"), ("fraction", 0 <= self.fraction < 1, "in [0, 1)"),
-            ("action", self.action in CLEAN_ACTIONS, f"one of {', '.join(CLEAN_ACTIONS)}")])
+            ("action", self.action in CLEAN_ACTIONS, f"one of {', '.join(CLEAN_ACTIONS)}"),
+            ("scope", self.scope in CLEAN_SCOPES, f"one of {', '.join(CLEAN_SCOPES)}")])
         if problems:
             raise ConfigError(f"invalid clean settings: {'; '.join(problems)}. Set them with e.g. "
                               "--set clean.fraction=0.2 clean.action=drop.")
@@ -160,6 +168,7 @@ class MethodContext:
     dynamic_loss: DynamicLossConfig = DynamicLossConfig()
     sample_weight: Tensor | None = None  # (n_train,) by training-set position, e.g. from scikit-learn's fit
     task: Task = CLASSIFICATION
+    synthetic: np.ndarray | None = None  # (n_train,) True for a synthetic training sample (mixing)
 
 
 class Method:
@@ -289,6 +298,10 @@ class FilterAndRetrain(Method):
     def __init__(self, context: MethodContext) -> None:
         super().__init__(context)
         self.config = context.clean
+        if self.config.scope == "synthetic" and (context.synthetic is None or not context.synthetic.any()):
+            raise ConfigError("clean.scope=synthetic drops low-valued synthetic samples, but this run has none; "
+                              "add synthetic samples (mix.generator) or use clean.scope=all.")
+        self.synthetic = context.synthetic
         self.keep: Tensor | None = None  # (n_train,) 1.0 kept, 0.0 dropped
         self.labels: Tensor | None = None  # (n_train,) the labels trained on after cleaning
         self.val_keep: np.ndarray | None = None  # (n_val,) True for validation samples model selection scores
@@ -306,9 +319,14 @@ class FilterAndRetrain(Method):
         if epoch + 1 != self.config.detect_epochs:
             return False
         scores = dynamics.scores(early_epochs=(1, self.config.detect_epochs))
-        suspect = self._suspects(scores["mislabel_score"].to_numpy())
-        _warn_if_lopsided(suspect, np.asarray(dynamics.observed_labels), action=self.config.action)
-        if val_dynamics is not None and val_dynamics.n_samples > 1:
+        if self.synthetic is not None and self.config.scope == "synthetic":
+            value = scores["w_alpha_mean"].to_numpy(dtype=float)
+            suspect = _top(np.where(self.synthetic, -value, -np.inf),
+                           int(round(self.config.fraction * self.synthetic.sum()))) & self.synthetic
+        else:
+            suspect = self._suspects(scores["mislabel_score"].to_numpy())
+            _warn_if_lopsided(suspect, np.asarray(dynamics.observed_labels), action=self.config.action)
+        if val_dynamics is not None and val_dynamics.n_samples > 1 and self.config.scope == "all":
             val_score = val_dynamics.scores()["mislabel_score"].to_numpy()
             n_drop = min(int(round(suspect.mean() * len(val_score))), len(val_score) - 1)
             self.val_keep = ~_top(val_score, n_drop)
@@ -422,7 +440,8 @@ def method_loss(method: str, *, loss: str = DEFAULT_LOSS, class_weight: str = NO
 def build_method(method: str, *, train_labels: np.ndarray, n_classes: int, loss: str = DEFAULT_LOSS,
                  class_weight: str = NO_CLASS_WEIGHT, lilaw: LiLAWConfig | None = None,
                  clean: CleanConfig | None = None, dynamic_loss: DynamicLossConfig | None = None,
-                 sample_weight: Tensor | None = None, task: Task = CLASSIFICATION) -> Method:
+                 sample_weight: Tensor | None = None, task: Task = CLASSIFICATION,
+                 synthetic: np.ndarray | None = None) -> Method:
     """The one constructor of a training method, for the recipe path and the estimator alike.
 
     The per-sample loss and class weighting come from :func:`method_loss` (so ``gce`` trains
@@ -435,7 +454,8 @@ def build_method(method: str, *, train_labels: np.ndarray, n_classes: int, loss:
     task.check_method(method)
     context = MethodContext(loss_fn=_loss_fn(method, loss, class_weight, train_labels, n_classes, task),
                             n_classes=n_classes, lilaw=lilaw or LiLAWConfig(), clean=clean or CleanConfig(),
-                            dynamic_loss=dynamic_loss or DynamicLossConfig(), sample_weight=sample_weight, task=task)
+                            dynamic_loss=dynamic_loss or DynamicLossConfig(), sample_weight=sample_weight, task=task,
+                            synthetic=synthetic)
     return METHODS.get(method)(context)
 
 
