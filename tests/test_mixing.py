@@ -102,9 +102,10 @@ def test_the_valuation_filter_drops_the_lowest_valued_synthetic_samples(tmp_path
 
 
 def test_filter_and_retrain_keeps_real_samples_when_scoped_to_synthetic():
-    from lilaw_health.core.methods import CleanConfig, build_method
-    from lilaw_health.core.dynamics import TrainingDynamics
     import torch
+
+    from lilaw_health.core.dynamics import TrainingDynamics
+    from lilaw_health.core.methods import CleanConfig, build_method
 
     synthetic = np.array([False] * 6 + [True] * 4)
     method = build_method("clean", train_labels=np.zeros(10, dtype=int), n_classes=2, synthetic=synthetic,
