@@ -55,6 +55,7 @@ KEY_HELP = {
     "mix.failures": "share of planted generator failures: off-class draws and (ECG) implausible artefacts",
     "mix.meta_val": "validation (model selection, LiLAW's meta step) from real, synthetic or both samples",
     "mix.real_train": "keep only this many real training samples, stratified (0 keeps all)",
+    "mix.train_on_real": "false: train on the synthetic samples alone (the generator still fits the real ones)",
     "lilaw.alpha": "initial alpha (easy weight), >= 1; paper default 10",
     "lilaw.beta": "initial beta (hard weight); paper default 2",
     "lilaw.delta": "initial delta (moderate weight), >= beta; paper default 6",

@@ -76,7 +76,9 @@ class MixSettings:
     proportions), or ``per_class`` samples of every class when > 0; ``failures`` the share of
     planted generator failures (off-class and, where the domain has artefacts, implausible);
     ``meta_val`` where the validation set (model selection and LiLAW's meta step) comes from;
-    ``real_train`` keeps only this many real training samples (stratified; 0 keeps all).
+    ``real_train`` keeps only this many real training samples (stratified; 0 keeps all);
+    ``train_on_real: false`` trains on the synthetic samples alone (the generator still learns
+    from the real training part; the "synthetic only" baseline).
     """
 
     generator: str = "none"
@@ -85,6 +87,7 @@ class MixSettings:
     failures: float = 0.0
     meta_val: str = "real"
     real_train: int = 0
+    train_on_real: bool = True
 
     def __post_init__(self) -> None:
         if self.meta_val not in META_VAL:

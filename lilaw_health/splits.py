@@ -136,7 +136,7 @@ def mix_synthetic(data: TaskData, recipe: Recipe, train: LabeledView, val: Label
 
     no_synthetic = np.zeros(0, dtype=np.int64)
     validation = {"real": over(val, no_synthetic), "synthetic": over(None, syn_val), "both": over(val, syn_val)}
-    return over(train, syn_train), validation[mix.meta_val]
+    return over(train if mix.train_on_real else None, syn_train), validation[mix.meta_val]
 
 
 def synthetic_counts(labels: np.ndarray, n_classes: int, *, ratio: float, per_class: int) -> list[int]:

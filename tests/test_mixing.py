@@ -116,3 +116,11 @@ def test_filter_and_retrain_keeps_real_samples_when_scoped_to_synthetic():
     dynamics.end_epoch()
     assert method.on_epoch_end(0, dynamics=dynamics)
     np.testing.assert_array_equal(method.keep.numpy(), [1, 1, 1, 1, 1, 1, 1, 1, 0, 0])
+
+
+def test_synthetic_only_training_keeps_real_samples_out_of_training(tmp_path):
+    out = tmp_path / "synthetic_only"
+    assert _run(out, "mix.train_on_real=false", "method=erm") == 0
+    difficulty = pd.read_csv(out / "difficulty.csv", keep_default_na=False)
+    assert set(difficulty.loc[difficulty["split"] == "train", "source"]) == {"synthetic"}
+    assert set(difficulty.loc[difficulty["split"] == "val", "source"]) == {"real"}
