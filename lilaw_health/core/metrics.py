@@ -26,9 +26,8 @@ from sklearn.metrics import average_precision_score, f1_score, precision_recall_
 
 from lilaw_health.core.errors import BAD_VALUE, LENGTH_MISMATCH, SHAPE, InputError
 from lilaw_health.core.registry import Registry
-from lilaw_health.core.validation import check_finite_array, check_label_array
+from lilaw_health.core.validation import check_finite_array, check_label_array, check_probabilities
 
-PROBA_TOLERANCE = 1e-3
 LOSS_CLIP = 1e-12
 
 Monitor = tuple[Callable[[ArrayLike, ArrayLike], float], bool]
@@ -310,14 +309,7 @@ def _check_proba(y_true: ArrayLike, proba: ArrayLike, n_classes: int | None) -> 
     y = _check_labels(y_true, "y_true", p.shape[1])
     _check_same_length(y, p, "y_true", "proba")
     check_finite_array(p, arg="proba")
-    sums = p.sum(axis=1)
-    bad = np.flatnonzero((p.min(axis=1) < 0) | (np.abs(sums - 1.0) > PROBA_TOLERANCE))
-    if bad.size:
-        row = int(bad[0])
-        raise InputError(BAD_VALUE.format(
-            arg="proba", expected=f"probabilities (rows >= 0 summing to 1 within {PROBA_TOLERANCE:g})",
-            received=f"{bad.size} bad rows, first row {row} = {np.round(p[row], 4).tolist()}",
-            fix="Pass softmax probabilities, not logits (e.g. torch.softmax(logits, dim=1))."))
+    check_probabilities(p, arg="proba")
     return y, p
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lilaw_health.core.errors import LABELS_DTYPE, LABELS_RANGE, LENGTH_MISMATCH, NOT_FINITE, InputError
+from lilaw_health.core.errors import BAD_VALUE, LABELS_DTYPE, LABELS_RANGE, LENGTH_MISMATCH, NOT_FINITE, InputError
 
 
 def check_class_targets(targets: Tensor, *, n_classes: int, n_samples: int, arg: str = "targets") -> None:
@@ -48,3 +48,17 @@ def check_finite_array(values: np.ndarray, *, arg: str) -> None:
         index = np.unravel_index(int(np.argmax(bad)), values.shape)
         where = index[0] if len(index) == 1 else index
         raise InputError(NOT_FINITE.format(arg=arg, count=int(bad.sum()), index=where))
+
+
+PROBA_TOLERANCE = 1e-3  # float32 softmax rows miss 1 by rounding
+
+
+def check_probabilities(proba: np.ndarray, *, arg: str = "proba") -> None:
+    """Raise if a row of ``proba`` (n_samples, n_classes) has a negative entry or does not sum to 1."""
+    bad = np.flatnonzero((proba.min(axis=1) < 0) | (np.abs(proba.sum(axis=1) - 1.0) > PROBA_TOLERANCE))
+    if bad.size:
+        row = int(bad[0])
+        raise InputError(BAD_VALUE.format(
+            arg=arg, expected=f"class probabilities (rows >= 0 summing to 1 within {PROBA_TOLERANCE:g})",
+            received=f"{bad.size} bad rows, first row {row} = {np.round(proba[row], 4).tolist()}",
+            fix="Pass softmax probabilities, not logits (e.g. torch.softmax(logits, dim=1))."))

@@ -39,8 +39,7 @@ from sklearn.metrics import (accuracy_score, balanced_accuracy_score, f1_score, 
                              recall_score, roc_auc_score, root_mean_squared_error)
 
 from lilaw_health.core.errors import BAD_VALUE, LENGTH_MISMATCH, SHAPE, InputError, unknown_name
-from lilaw_health.core.metrics import PROBA_TOLERANCE
-from lilaw_health.core.validation import check_finite_array, check_label_array
+from lilaw_health.core.validation import check_finite_array, check_label_array, check_probabilities
 from lilaw_health.fairness.audit import FEATURE_UNKNOWN, ISSUES, REFERENCE_ABSENT, SMALL
 from lilaw_health.fairness.stats import (confusion_rates, json_clean, json_records, natural_key, percentile_interval,
                                          resample_indices, safe_ratio)
@@ -379,18 +378,8 @@ def _classification_arrays(y_true: ArrayLike, out: np.ndarray, n_classes: int | 
     y = np.asarray(y_true)
     check_label_array(y, n_classes=out.shape[1], arg="y_true")
     check_finite_array(out, arg="output")
-    _check_probabilities(out)
+    check_probabilities(out, arg="output")
     return names, y.astype(np.int64)
-
-
-def _check_probabilities(out: np.ndarray) -> None:
-    bad = np.flatnonzero((out.min(axis=1) < 0) | (np.abs(out.sum(axis=1) - 1.0) > PROBA_TOLERANCE))
-    if bad.size:
-        row = int(bad[0])
-        raise InputError(BAD_VALUE.format(
-            arg="output", expected=f"class probabilities (rows >= 0 summing to 1 within {PROBA_TOLERANCE:g})",
-            received=f"{bad.size} bad rows, first row {row} = {np.round(out[row], 4).tolist()}",
-            fix="Pass softmax probabilities, not logits (e.g. torch.softmax(logits, dim=1))."))
 
 
 def _sensitive_frame(sensitive: Any, n: int) -> pd.DataFrame:

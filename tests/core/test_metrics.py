@@ -155,7 +155,7 @@ def test_detection_metrics_nan_when_mask_is_constant(is_noisy):
 
 
 def test_error_logits_instead_of_probabilities():
-    message = ("proba must be probabilities (rows >= 0 summing to 1 within 0.001); received 2 bad rows, "
+    message = ("proba must be class probabilities (rows >= 0 summing to 1 within 0.001); received 2 bad rows, "
                "first row 0 = [2.0, -1.0]. Pass softmax probabilities, not logits")
     with pytest.raises(InputError, match=re.escape(message)):
         classification_metrics([0, 1, 1], [[2.0, -1.0], [0.3, 0.7], [0.5, 0.6]])

@@ -119,15 +119,7 @@ def test_valid_table_with_junk_cells_and_dropped_columns(n, seed, junk, dropped,
     options = {"positive_label": label, "sensitive": sensitive, "missing": missing, "one_vs_rest": one_vs_rest,
                "bins": {"age": [40, 60]}}
 
-    def run(folder: Path) -> None:
-        if two_files:  # a training and a test file: junk may sit in either
-            path = write_csv(folder / "train.csv", {k: v[: n // 2] for k, v in table.items()})
-            test = write_csv(folder / "test.csv", {k: v[n // 2:] for k, v in table.items()})
-            _check(path, _options(path, test_path=str(test), **options))
-        else:
-            path = write_csv(folder / "junk.csv", table)
-            _check(path, _options(path, **options))
-    _in_folder(run)
+    _check_table(table, options, n=n, two_files=two_files)
 
 
 @FUZZ
@@ -157,6 +149,11 @@ def test_regression_table_with_junk_cells(n, seed, junk, sensitive, target_range
     options = {"target": "score", "task": "regression", "positive_label": None, "sensitive": sensitive,
                "missing": missing, "target_range": target_range, "bins": {"age": [40, 60]}}
 
+    _check_table(table, options, n=n, two_files=two_files)
+
+
+def _check_table(table: dict, options: dict, *, n: int, two_files: bool) -> None:
+    """Write ``table`` as one file, or as a training and a test file (junk may sit in either), and check it."""
     def run(folder: Path) -> None:
         if two_files:
             path = write_csv(folder / "train.csv", {k: v[: n // 2] for k, v in table.items()})
