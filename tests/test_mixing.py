@@ -14,7 +14,7 @@ from lilaw_health.core.methods import LiLAWMethod
 from lilaw_health.core.synthetic import ClassPCAGenerator, generate
 
 MIX = ["mix.generator=class_pca", "mix.real_train=60", "mix.ratio=1.0", "mix.failures=0.3", "val_fraction=0.2",
-       "epochs=3", "method=lilaw", "lilaw.warmup_epochs=1"]
+       "epochs=3", "method=lilaw", "lilaw.warmup_epochs=1", "model_args.widths=[16,32,16]"]  # a narrow FCN: plumbing
 
 
 def _run(out, *extra):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_mypy_passes_on_core():
-    result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
+FRESH_INTERPRETERS = [(("-m", "mypy"), ROOT)]  # started in the background when the session begins (tests/conftest.py)
+
+
+def test_mypy_passes_on_core(fresh_interpreter):
+    result = fresh_interpreter.run(["-m", "mypy"], ROOT)
     assert result.returncode == 0, result.stdout + result.stderr

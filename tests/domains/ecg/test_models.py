@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import subprocess
 import sys
 import warnings
 
@@ -69,14 +68,18 @@ def test_same_torch_seed_gives_same_init(name):
     assert not all(torch.equal(first[k], other[k]) for k in first)
 
 
-def test_listing_models_does_not_import_tsai():
-    code = ("import sys, lilaw_health.domains.ecg\n"
-            "from lilaw_health.domains import get_domain\n"
-            "from lilaw_health.domains.ecg.models import MODELS\n"
-            "assert MODELS.names() == get_domain('ecg').model_names()\n"
-            "print(' '.join(m for m in sys.modules if m.split('.')[0] in ('tsai', 'fastai')))")
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert loaded == []
+LISTING = ("import sys, lilaw_health.domains.ecg\n"
+           "from lilaw_health.domains import get_domain\n"
+           "from lilaw_health.domains.ecg.models import MODELS\n"
+           "assert MODELS.names() == get_domain('ecg').model_names()\n"
+           "print(' '.join(m for m in sys.modules if m.split('.')[0] in ('tsai', 'fastai')))")
+FRESH_INTERPRETERS = [(("-c", LISTING),)]  # started in the background when the session begins (tests/conftest.py)
+
+
+def test_listing_models_does_not_import_tsai(fresh_interpreter):
+    result = fresh_interpreter.run(["-c", LISTING])  # a fresh interpreter: imports are not shared with pytest's
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == []
 
 
 def test_tsai_import_keeps_global_random_state_and_warning_filters(monkeypatch):
