@@ -109,7 +109,7 @@ def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, split
         value = synthetic_value(difficulty)
         atomic_write_text(out_dir / "synthetic_value.csv", value.to_csv(index=False))
         metrics["synthetic"] = {"mix": dataclasses.asdict(recipe.mix), **valuation_summary(difficulty, value)}
-        sections.append(synthetic_section(metrics["synthetic"], value, figure=out_dir / "synthetic_value.png"))
+        sections.append(synthetic_section(metrics["synthetic"], difficulty, figure=out_dir / "synthetic_value.png"))
     _write_outputs(out_dir, recipe, metrics, result, difficulty, card=data.card, sections=sections)
     return metrics
 

@@ -22,8 +22,10 @@ FOUND = ("The planted failures ({planted} samples) are found with AUROC {value:.
          "value = suspect) and {mislabel:.3f} by the mislabel score.")
 
 
-def synthetic_section(summary: Mapping[str, Any], value: pd.DataFrame, *, figure: str | PathLike[str]) -> Section:
-    """The report section for a mixed run; ``summary`` is ``metrics["synthetic"]``."""
+def synthetic_section(summary: Mapping[str, Any], difficulty: pd.DataFrame, *,
+                      figure: str | PathLike[str]) -> Section:
+    """The report section for a mixed run; ``summary`` is ``metrics["synthetic"]``, ``difficulty``
+    the run's difficulty table (every sample with its ``source``, ``failure`` and ``w_alpha_mean``)."""
     per_source = summary["per_source"]
     mix = summary["mix"]
     paragraphs = [INTRO.format(n_real=per_source.get("real", {}).get("n", 0), n_synthetic=summary["n_synthetic"],
@@ -32,18 +34,21 @@ def synthetic_section(summary: Mapping[str, Any], value: pd.DataFrame, *, figure
         paragraphs.append(FOUND.format(planted=summary["planted_failures"], value=summary["value_auroc"],
                                        mislabel=summary["mislabel_auroc"]))
     table = pd.DataFrame([{"source": name, **stats} for name, stats in per_source.items()])
-    return Section("Synthetic data", paragraphs=paragraphs, table=table, image=plot_value(value, figure))
+    return Section("Synthetic data", paragraphs=paragraphs, table=table, image=plot_value(difficulty, figure))
 
 
-def plot_value(value: pd.DataFrame, path: str | PathLike[str]) -> Path:
-    """Histogram of the value score per class, clean draws and planted failures apart."""
+def plot_value(difficulty: pd.DataFrame, path: str | PathLike[str]) -> Path:
+    """Histogram of the value (mean W_alpha) per class: real samples, clean synthetic draws and
+    planted failures apart."""
+    value = difficulty.assign(value=difficulty["w_alpha_mean"])
     classes = sorted(value["label"].unique())
     fig, axes = new_figure(1, max(len(classes), 1), figsize=(3.2 * max(len(classes), 1), 2.8))
     bins = np.linspace(0, 1, 21)
     for ax, label in zip(axes.ravel(), classes):
         part = value[value["label"] == label]
-        failure = part["failure"].astype(str)
-        for name, mask in (("clean draw", failure == ""), ("off-class", failure.str.startswith("off_class")),
+        failure, real = part["failure"].astype(str), part["source"] == "real"
+        for name, mask in (("real", real), ("synthetic, clean draw", ~real & (failure == "")),
+                           ("off-class", failure.str.startswith("off_class")),
                            ("implausible", failure.str.startswith("implausible"))):
             if mask.any():
                 ax.hist(part.loc[mask, "value"], bins=bins, alpha=0.6, label=name)
