@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from lilaw_health.core.errors import InputError
 from lilaw_health.core.lilaw import LiLAWConfig
@@ -106,7 +106,16 @@ SAMPLE_WEIGHT_REASON = (
     "suite marks SGDClassifier, Perceptron and RandomForestClassifier for the same reason)")
 
 
-@parametrize_with_checks([LiLAWClassifier(epochs=2, batch_size=32)], expected_failed_checks=lambda estimator: {
-    "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_REASON})
+SKLEARN_CHECKS = list(estimator_checks_generator(
+    LiLAWClassifier(epochs=2, batch_size=32), mark="xfail",
+    expected_failed_checks={"check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_REASON}))
+
+
+def _check_name(case) -> str:
+    check = (case.values if hasattr(case, "values") else case)[1]  # pytest.param for an expected failure
+    return getattr(check, "func", check).__name__
+
+
+@pytest.mark.parametrize("estimator, check", SKLEARN_CHECKS, ids=[_check_name(case) for case in SKLEARN_CHECKS])
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
