@@ -30,9 +30,11 @@ KEY_HELP = {
     "lr": "Adam learning rate of the model",
     "weight_decay": "Adam weight decay of the model",
     "patience": "early stopping after this many epochs without improvement (0 = off)",
-    "monitor": "validation score for best-epoch selection: accuracy, balanced_accuracy, macro_f1, auroc, loss",
-    "val_fraction": "stratified share of the (noisy) training data held out for validation",
-    "loss": "per-sample loss of erm, lilaw, clean: cross_entropy, focal, gce, sce, label_smoothing (e.g. LiLAW + GCE)",
+    "monitor": "validation score for best-epoch selection: accuracy, balanced_accuracy, macro_f1, auroc, loss; "
+               "regression: mae, rmse, r2, loss",
+    "val_fraction": "stratified share of the (noisy) training data held out for validation (random for regression)",
+    "loss": "per-sample loss of erm, lilaw, clean: cross_entropy, focal, gce, sce, label_smoothing (e.g. LiLAW + GCE); "
+            "regression: mse (the default there), huber",
     "class_weight": "none; balanced: weigh each sample's loss by n / (n_classes * count of its class), as "
                     "scikit-learn; effective_number: Cui et al. 2019 class-balanced weights (beta 0.999)",
     "sampler": "uniform, or balanced: draw every class equally often (with replacement)",
@@ -43,7 +45,8 @@ KEY_HELP = {
     "threads": "PyTorch CPU threads for the run; 0 keeps PyTorch's default (OMP_NUM_THREADS or the core count). "
                "Results can differ in the last digits between thread counts, so the shipped recipes fix 1",
     "noise.kind": "label noise: none, symmetric, asymmetric, pairflip, transition, instance, long_tailed "
-                  "(new labels drawn in proportion to class frequency)",
+                  "(new labels drawn in proportion to class frequency); regression targets: uniform (draws over "
+                  "the range), shift (by half the range)",
     "noise.rate": "noise rate in [0, 1] (train and validation only; test labels stay clean)",
     "noise.matrix": "row-stochastic transition matrix for noise.kind=transition",
     "imbalance.factor": "long-tailed training set before noise: class k by size keeps n_max * factor^(-k/(C-1)) "
