@@ -31,7 +31,7 @@ from lilaw_health.core.validation import check_finite_array, check_label_array
 
 NoiseModel = Callable[..., np.ndarray]
 NOISE_MODELS: Registry[NoiseModel] = Registry(
-    "noise model", fix="Pass one of them as kind=, or register a new model in NOISE_MODELS."
+    "noise model", fix="Set noise.kind (kind= in the API) to one of them; uniform and shift are for regression targets."
 )
 ROW_SUM_TOLERANCE = 1e-6
 
