@@ -264,7 +264,7 @@ def test_error_rate_outside_unit_interval(rate):
 
 def test_error_unknown_kind_lists_valid_names():
     message = "unknown noise model 'gaussian'; valid names are: " + ", ".join(sorted(KINDS))
-    with pytest.raises(UnknownNameError, match=re.escape(message) + ".*register a new model"):
+    with pytest.raises(UnknownNameError, match=re.escape(message) + ".*Set noise.kind"):
         inject_label_noise([0, 1], kind="gaussian", rate=0.1)
 
 
