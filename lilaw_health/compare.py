@@ -99,8 +99,8 @@ def _row(method: str, seed: int, metrics: dict) -> dict:
     row.update((metrics.get("domain") or {}).get("summary", {}))
     row.update(metrics.get("group_summary") or {})
     synthetic = metrics.get("synthetic") or {}
-    row.update({key: synthetic[key] for key in ("value_auroc", "value_auroc_off_class", "value_auroc_implausible")
-                if key in synthetic})  # how well the synthetic-sample value finds planted generator failures
+    row.update({key: synthetic[key] for key in ("value_auroc", "value_auroc_off_class", "value_auroc_implausible",
+                                                "w_alpha_auroc", "real_distance_auroc") if key in synthetic})  # how well the synthetic-sample value finds planted generator failures
     row["best_epoch"] = metrics["best_epoch"]  # which epoch validation picked: early picks flag a mismatched monitor
     row["seconds_per_epoch"] = metrics["seconds_per_epoch"]
     row["peak_memory_mb"] = metrics.get("peak_memory_mb", float("nan"))  # absent from runs of older versions

@@ -24,7 +24,7 @@ import torch
 import yaml
 
 from lilaw_health.core.checkpoint import atomic_write_text
-from lilaw_health.core.data import TaskData, dataset_labels
+from lilaw_health.core.data import LabeledView, TaskData, dataset_labels
 from lilaw_health.core.difficulty import difficulty_table, regression_difficulty_table, write_difficulty
 from lilaw_health.core.errors import ConfigError, InputError, LilawError
 from lilaw_health.core.memory import PeakMemory
@@ -78,7 +78,8 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
         method = build_method(recipe.method, train_labels=splits.train.targets, n_classes=data.n_classes,
                               loss=recipe.loss, class_weight=recipe.class_weight, lilaw=recipe.lilaw,
                               clean=recipe.clean, dynamic_loss=recipe.dynamic_loss, task=splits.task,
-                              synthetic=dataset_sources(splits.train.base)[splits.train.indices] != REAL)
+                              synthetic=dataset_sources(splits.train.base)[splits.train.indices] != REAL,
+                              real_distance=_real_distance(splits.train))
         trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
                           progress=progress, augment=domain.build_augment(recipe.augment, data=data),
                           task=splits.task)
@@ -112,6 +113,12 @@ def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, split
         sections.append(synthetic_section(metrics["synthetic"], difficulty, figure=out_dir / "synthetic_value.png"))
     _write_outputs(out_dir, recipe, metrics, result, difficulty, card=data.card, sections=sections)
     return metrics
+
+
+def _real_distance(view: LabeledView) -> np.ndarray | None:
+    """Each training sample's distance to the real samples of its class (mixing), else None."""
+    distance = getattr(view.base, "real_distance", None)
+    return distance[view.indices] if distance is not None else None
 
 
 def _group_metrics(data: TaskData, splits: Splits, trainer: Trainer, recipe: Recipe) -> GroupMetrics | None:
@@ -236,6 +243,8 @@ def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, result: TrainR
         table["source"] = dataset_sources(view.base)[view.indices]
         failure = getattr(view.base, "failure", None)  # planted generator failures, where samples are synthetic
         table["failure"] = failure[view.indices] if failure is not None else ""
+        distance = getattr(view.base, "real_distance", None)
+        table["real_distance"] = distance[view.indices] if distance is not None else 0.0
         parts.append(table)
     return pd.concat(parts, ignore_index=True)
 

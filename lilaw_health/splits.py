@@ -19,7 +19,7 @@ from lilaw_health.core.data import ArrayDataset, LabeledView, TaskData, dataset_
 from lilaw_health.core.data import dataset_sample_ids
 from lilaw_health.core.data import shuffle_split, stratified_split
 from lilaw_health.core.errors import ConfigError, unknown_name
-from lilaw_health.core.synthetic import Artefacts, MixedDataset, as_tensor_inputs, generate
+from lilaw_health.core.synthetic import Artefacts, MixedDataset, as_tensor_inputs, generate, nearest_real_distance
 from lilaw_health.core.noise import NOISE_MODELS, NoisyLabels, inject_label_noise, long_tailed_subsample
 from lilaw_health.core.target_noise import TARGET_NOISE_MODELS, NoisyTargets, inject_target_noise
 from lilaw_health.core.task import CLASSIFICATION, Regression, Task
@@ -121,8 +121,10 @@ def mix_synthetic(data: TaskData, recipe: Recipe, train: LabeledView, val: Label
     counts = synthetic_counts(train.targets, data.n_classes, ratio=mix.ratio, per_class=mix.per_class)
     synthetic = generate(inputs, train.targets, counts=counts, generator=mix.generator, failures=mix.failures,
                          seed=recipe.seed, artefacts=artefacts)
+    distance = nearest_real_distance(synthetic.inputs, synthetic.labels, inputs, train.targets)
     mixed = MixedDataset(data.train, ArrayDataset(synthetic.inputs, synthetic.labels), real_targets=data.train.targets,
-                         real_ids=dataset_sample_ids(data.train), synthetic_failure=synthetic.failure)
+                         real_ids=dataset_sample_ids(data.train), synthetic_failure=synthetic.failure,
+                         synthetic_distance=distance)
     syn_train, syn_val = stratified_split(synthetic.labels, fraction=recipe.val_fraction, seed=recipe.seed + 1,
                                           class_names=data.class_names)
     offset = len(data.train)

@@ -124,3 +124,16 @@ def test_synthetic_only_training_keeps_real_samples_out_of_training(tmp_path):
     difficulty = pd.read_csv(out / "difficulty.csv", keep_default_na=False)
     assert set(difficulty.loc[difficulty["split"] == "train", "source"]) == {"synthetic"}
     assert set(difficulty.loc[difficulty["split"] == "val", "source"]) == {"real"}
+
+
+def test_distance_to_real_samples_and_the_value_score():
+    from lilaw_health.core.synthetic import nearest_real_distance, value_score
+
+    real = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0], [10.0, 11.0]])
+    real_labels = np.array([0, 0, 1, 1])
+    synthetic = np.array([[0.5, 0.0], [5.0, 5.0], [10.0, 10.5]])
+    distance = nearest_real_distance(synthetic, np.array([0, 0, 1]), real, real_labels)
+    np.testing.assert_allclose(distance, [0.5, np.hypot(4, 5), 0.5])  # class scale: real neighbours 1 apart
+    assert nearest_real_distance(synthetic[:1], np.array([2]), real, real_labels)[0] == np.inf
+    value = value_score(np.array([0.9, 0.9, 0.2]), distance)
+    assert value.argmin() in (1, 2) and value[0] == value.max()  # close and agreed with: the most valuable

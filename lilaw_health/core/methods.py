@@ -34,6 +34,7 @@ from lilaw_health.core.losses import (
     CLASS_WEIGHTS, PER_SAMPLE_LOSSES, REGRESSION_LOSSES, PerSampleLoss, with_class_weight,
 )
 from lilaw_health.core.registry import Registry
+from lilaw_health.core.synthetic import value_score
 from lilaw_health.core.task import CLASSIFICATION, Task
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ class CleanConfig:
         Drop the suspects, or give them the label the model predicted at their last presentation.
     scope : {"all", "synthetic"}
         ``synthetic``: act only on synthetic training samples, the ``fraction`` of them with the
-        lowest value (mean W_alpha over the detection epochs, as in ``synthetic_value.csv``);
+        lowest value (:func:`~lilaw_health.core.synthetic.value_score` over the detection epochs,
+        as in ``synthetic_value.csv``);
         real samples and the validation set are left alone. The valuation filter: drop the
         lowest-valued synthetic share and retrain.
     """
@@ -169,6 +171,7 @@ class MethodContext:
     sample_weight: Tensor | None = None  # (n_train,) by training-set position, e.g. from scikit-learn's fit
     task: Task = CLASSIFICATION
     synthetic: np.ndarray | None = None  # (n_train,) True for a synthetic training sample (mixing)
+    real_distance: np.ndarray | None = None  # (n_train,) distance to the real samples of its class (mixing)
 
 
 class Method:
@@ -301,7 +304,7 @@ class FilterAndRetrain(Method):
         if self.config.scope == "synthetic" and (context.synthetic is None or not context.synthetic.any()):
             raise ConfigError("clean.scope=synthetic drops low-valued synthetic samples, but this run has none; "
                               "add synthetic samples (mix.generator) or use clean.scope=all.")
-        self.synthetic = context.synthetic
+        self.synthetic, self.real_distance = context.synthetic, context.real_distance
         self.keep: Tensor | None = None  # (n_train,) 1.0 kept, 0.0 dropped
         self.labels: Tensor | None = None  # (n_train,) the labels trained on after cleaning
         self.val_keep: np.ndarray | None = None  # (n_val,) True for validation samples model selection scores
@@ -320,9 +323,11 @@ class FilterAndRetrain(Method):
             return False
         scores = dynamics.scores(early_epochs=(1, self.config.detect_epochs))
         if self.synthetic is not None and self.config.scope == "synthetic":
-            value = scores["w_alpha_mean"].to_numpy(dtype=float)
-            suspect = _top(np.where(self.synthetic, -value, -np.inf),
-                           int(round(self.config.fraction * self.synthetic.sum()))) & self.synthetic
+            value = np.full(len(self.synthetic), np.inf)
+            distance = self.real_distance if self.real_distance is not None else np.zeros(len(value))
+            value[self.synthetic] = value_score(scores["w_alpha_mean"].to_numpy(dtype=float)[self.synthetic],
+                                                distance[self.synthetic])
+            suspect = _top(-value, int(round(self.config.fraction * self.synthetic.sum()))) & self.synthetic
         else:
             suspect = self._suspects(scores["mislabel_score"].to_numpy())
             _warn_if_lopsided(suspect, np.asarray(dynamics.observed_labels), action=self.config.action)
@@ -441,7 +446,7 @@ def build_method(method: str, *, train_labels: np.ndarray, n_classes: int, loss:
                  class_weight: str = NO_CLASS_WEIGHT, lilaw: LiLAWConfig | None = None,
                  clean: CleanConfig | None = None, dynamic_loss: DynamicLossConfig | None = None,
                  sample_weight: Tensor | None = None, task: Task = CLASSIFICATION,
-                 synthetic: np.ndarray | None = None) -> Method:
+                 synthetic: np.ndarray | None = None, real_distance: np.ndarray | None = None) -> Method:
     """The one constructor of a training method, for the recipe path and the estimator alike.
 
     The per-sample loss and class weighting come from :func:`method_loss` (so ``gce`` trains
@@ -455,7 +460,7 @@ def build_method(method: str, *, train_labels: np.ndarray, n_classes: int, loss:
     context = MethodContext(loss_fn=_loss_fn(method, loss, class_weight, train_labels, n_classes, task),
                             n_classes=n_classes, lilaw=lilaw or LiLAWConfig(), clean=clean or CleanConfig(),
                             dynamic_loss=dynamic_loss or DynamicLossConfig(), sample_weight=sample_weight, task=task,
-                            synthetic=synthetic)
+                            synthetic=synthetic, real_distance=real_distance)
     return METHODS.get(method)(context)
 
 

@@ -138,13 +138,17 @@ class MixedDataset(Dataset):
     any name) and its planted ``failure`` ("" for none and for every real sample)."""
 
     def __init__(self, real: Dataset, synthetic: ArrayDataset, *, real_targets: np.ndarray,
-                 real_ids: Sequence[Any], synthetic_failure: np.ndarray, synthetic_source: str = SYNTHETIC) -> None:
+                 real_ids: Sequence[Any], synthetic_failure: np.ndarray, synthetic_source: str = SYNTHETIC,
+                 synthetic_distance: np.ndarray | None = None) -> None:
         self.real, self.synthetic = real, synthetic
         self.n_real = len(real_targets)
         self.targets = np.concatenate([np.asarray(real_targets), synthetic.targets])
         self.sources = np.array([REAL] * self.n_real + [synthetic_source] * len(synthetic), dtype=object)
         self.failure = np.concatenate([np.full(self.n_real, "", dtype=object), synthetic_failure.astype(object)])
         self.sample_ids = [*real_ids, *(f"{synthetic_source}_{i}" for i in range(len(synthetic)))]
+        # nearest_real_distance of each synthetic sample; 0 for the real ones
+        distance = synthetic_distance if synthetic_distance is not None else np.full(len(synthetic), np.nan)
+        self.real_distance = np.concatenate([np.zeros(self.n_real), distance])
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -170,29 +174,69 @@ def as_tensor_inputs(dataset: ArrayDataset) -> np.ndarray:
     return dataset.inputs.numpy()
 
 
-VALUE_COLUMNS = ["sample_id", "split", "source", "label", "failure", "w_alpha_mean", "W", "mislabel_score", "value",
-                 "rank"]
+VALUE_COLUMNS = ["sample_id", "split", "source", "label", "failure", "w_alpha_mean", "real_distance", "W",
+                 "mislabel_score", "value", "rank"]
+
+
+def nearest_real_distance(synthetic: np.ndarray, synthetic_labels: np.ndarray, real: np.ndarray,
+                          real_labels: np.ndarray, *, chunk: int = 256) -> np.ndarray:
+    """(n_synthetic,) how far each synthetic sample lies from the real samples of its class.
+
+    The Euclidean distance (flattened inputs) to the nearest real sample of the same class,
+    divided by the median nearest-neighbour distance among that class's real samples (1: as far
+    as real samples are from each other); inf for a class without real samples, and the raw
+    distance for a class with a single one.
+    """
+    synthetic = np.asarray(synthetic, dtype=np.float64).reshape(len(synthetic), -1)
+    real = np.asarray(real, dtype=np.float64).reshape(len(real), -1)
+    out = np.full(len(synthetic), np.inf)
+    for label in np.unique(synthetic_labels):
+        members, queries = real[real_labels == label], np.flatnonzero(synthetic_labels == label)
+        if len(members) == 0:
+            continue
+        scale = 1.0
+        if len(members) > 1:
+            within = _pairwise(members, members)
+            np.fill_diagonal(within, np.inf)
+            scale = max(float(np.median(within.min(axis=1))), 1e-12)
+        for start in range(0, len(queries), chunk):
+            part = queries[start:start + chunk]
+            out[part] = _pairwise(synthetic[part], members).min(axis=1) / scale
+    return out
+
+
+def _pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    squared = (a**2).sum(1)[:, None] - 2 * a @ b.T + (b**2).sum(1)[None, :]
+    return np.sqrt(np.maximum(squared, 0.0))
+
+
+def value_score(w_alpha_mean: np.ndarray, real_distance: np.ndarray) -> np.ndarray:
+    """The documented value of synthetic samples, in (0, 1]: the mean of two percentile ranks
+    among them, agreement with its label (higher mean W_alpha: LiLAW's "easy" weight over the
+    epochs, from training on the mix with its validation set) and closeness to the real samples
+    of its class (lower :func:`nearest_real_distance`, from the inputs alone). The first finds
+    samples whose label the real-validated model contradicts (off-class draws); the second
+    samples unlike any real one of their class (artefacts, off-class draws)."""
+    agreement = pd.Series(np.nan_to_num(w_alpha_mean, nan=0.0)).rank(pct=True).to_numpy()
+    closeness = pd.Series(-np.asarray(real_distance, dtype=float)).rank(pct=True).to_numpy()
+    return (agreement + closeness) / 2
 
 
 def synthetic_value(difficulty: pd.DataFrame) -> pd.DataFrame:
-    """One row per synthetic sample of a run's difficulty table, lowest value first.
-
-    ``value`` is the sample's mean W_alpha over the epochs it was presented: LiLAW's "easy"
-    weight of its label, sigmoid(alpha * p - m), i.e. how far the model trained on the mix
-    (and, with ``mix.meta_val: real``, selected and reweighted on real validation data) agrees
-    with the label the generator gave it. 1 = agrees, 0 = contradicts; ``rank`` 1 is the least
-    valuable. ``W`` (the full LiLAW weight at the best epoch) and ``mislabel_score`` (-AUM) are
-    shown beside it.
-    """
+    """One row per synthetic sample of a run's difficulty table, lowest value first
+    (:func:`value_score`; ``rank`` 1 is the least valuable). ``W`` (the full LiLAW weight at the
+    best epoch) and ``mislabel_score`` (-AUM) are shown beside it."""
     synthetic = difficulty[difficulty["source"] != REAL]
-    table = synthetic.assign(value=synthetic["w_alpha_mean"]).sort_values("value", kind="stable")
+    value = value_score(synthetic["w_alpha_mean"].to_numpy(dtype=float), synthetic["real_distance"].to_numpy(float))
+    table = synthetic.assign(value=value).sort_values("value", kind="stable")
     table = table.assign(rank=np.arange(1, len(table) + 1))
     return table[VALUE_COLUMNS].reset_index(drop=True)
 
 
 def valuation_summary(difficulty: pd.DataFrame, value: pd.DataFrame) -> dict[str, Any]:
-    """Counts and mean value per source, and how well the value score (low = suspect) and the
-    mislabel score find the planted generator failures: AUROC overall and per failure kind."""
+    """Counts and mean value per source, and how well the value score (low = suspect), its two
+    parts and the mislabel score find the planted generator failures: AUROC overall and per
+    failure kind."""
     per_source = {str(source): {"n": int(len(part)), "mean_w_alpha": float(part["w_alpha_mean"].mean()),
                                 "mean_mislabel_score": float(part["mislabel_score"].mean())}
                   for source, part in difficulty.groupby("source")}
@@ -202,6 +246,8 @@ def valuation_summary(difficulty: pd.DataFrame, value: pd.DataFrame) -> dict[str
         summary["planted_failures"] = int(planted.sum())
         summary["value_auroc"] = _auroc(planted, -value["value"].to_numpy(dtype=float))
         summary["mislabel_auroc"] = _auroc(planted, value["mislabel_score"].to_numpy(dtype=float))
+        summary["w_alpha_auroc"] = _auroc(planted, -value["w_alpha_mean"].to_numpy(dtype=float))
+        summary["real_distance_auroc"] = _auroc(planted, value["real_distance"].to_numpy(dtype=float))
         for kind in ("off_class", "implausible"):
             of_kind = value["failure"].astype(str).str.startswith(kind)
             if of_kind.any():

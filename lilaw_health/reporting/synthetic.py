@@ -16,10 +16,12 @@ from lilaw_health.reporting.plots import new_figure, save_figure
 
 INTRO = ("Training mixed {n_real} real and {n_synthetic} synthetic samples (generator {generator}, "
          "{failures:.0%} planted failures); validation for model selection and LiLAW's meta step came from "
-         "{meta_val} samples. A synthetic sample's value is its mean W_alpha over epochs: how far the model "
-         "agrees with the label the generator gave it (synthetic_value.csv ranks them, lowest first).")
+         "{meta_val} samples. A synthetic sample's value is the mean of two percentile ranks among the synthetic "
+         "samples: how far the model agrees with the label the generator gave it (mean W_alpha over epochs) and "
+         "how close it lies to the real samples of its class (synthetic_value.csv ranks them, lowest first).")
 FOUND = ("The planted failures ({planted} samples) are found with AUROC {value:.3f} by the value score (low "
-         "value = suspect) and {mislabel:.3f} by the mislabel score.")
+         "value = suspect); by its parts, {w_alpha:.3f} (agreement) and {distance:.3f} (distance to real "
+         "samples); by the mislabel score, {mislabel:.3f}.")
 
 
 def synthetic_section(summary: Mapping[str, Any], difficulty: pd.DataFrame, *,
@@ -32,15 +34,16 @@ def synthetic_section(summary: Mapping[str, Any], difficulty: pd.DataFrame, *,
                                generator=mix["generator"], failures=mix["failures"], meta_val=mix["meta_val"])]
     if "value_auroc" in summary:
         paragraphs.append(FOUND.format(planted=summary["planted_failures"], value=summary["value_auroc"],
+                                       w_alpha=summary["w_alpha_auroc"], distance=summary["real_distance_auroc"],
                                        mislabel=summary["mislabel_auroc"]))
     table = pd.DataFrame([{"source": name, **stats} for name, stats in per_source.items()])
     return Section("Synthetic data", paragraphs=paragraphs, table=table, image=plot_value(difficulty, figure))
 
 
 def plot_value(difficulty: pd.DataFrame, path: str | PathLike[str]) -> Path:
-    """Histogram of the value (mean W_alpha) per class: real samples, clean synthetic draws and
-    planted failures apart."""
-    value = difficulty.assign(value=difficulty["w_alpha_mean"])
+    """Histogram of the agreement part of the value (mean W_alpha, defined for real samples too)
+    per class: real samples, clean synthetic draws and planted failures apart."""
+    value = difficulty.assign(value=difficulty["w_alpha_mean"])  # comparable for real and synthetic samples
     classes = sorted(value["label"].unique())
     fig, axes = new_figure(1, max(len(classes), 1), figsize=(3.2 * max(len(classes), 1), 2.8))
     bins = np.linspace(0, 1, 21)
