@@ -8,7 +8,7 @@ from os import PathLike
 
 import pandas as pd
 
-from lilaw_health.fairness.groups import LABELS, GroupMetrics
+from lilaw_health.fairness.groups import HEADLINE, LABELS, GroupMetrics
 from lilaw_health.fairness.plots import plot_group_metrics
 from lilaw_health.reporting.html import MISSING, Section
 
@@ -31,21 +31,24 @@ DEFINITIONS = {
     "regression": ("MAE: mean |prediction - target|; RMSE: root mean squared error; bias: mean(prediction - "
                    "target), positive when the model over-predicts for the group. Units are the target's."),
 }
-FIGURE_TEXT = "Figure: each group's value (dot) and interval (bar); the reference group in orange."
+FIGURE_TEXT = ("Figure: the headline metrics ({metrics}) of each group, value (dot) and interval (bar); the "
+               "reference group in orange. The table has every metric.")
 
 
 def group_section(metrics: GroupMetrics, *, figure: str | PathLike[str] | None = None) -> Section:
     """A report section: one row per (feature, group), each metric as "value [low, high]", then
-    each gap to the reference group, then the group's flags. With ``figure``, a PNG of every
-    metric per group is written there and shown in the section."""
+    each gap to the reference group, then the group's flags. With ``figure``, a PNG of the
+    headline metrics (:data:`~lilaw_health.fairness.groups.HEADLINE`) per group is written there
+    and shown in the section."""
     settings = metrics.settings
     template = INTRO if settings.get("n_boot", 0) else NO_BOOTSTRAP
     paragraphs = [template.format(n=settings.get("n_samples", MISSING), level=settings.get("confidence", 0.95),
                                   n_boot=settings.get("n_boot", 0)), DEFINITIONS[metrics.kind]]
     image = None
     if figure is not None:
-        image = plot_group_metrics(metrics.table, figure, labels=LABELS)
-        paragraphs.append(FIGURE_TEXT)
+        headline = HEADLINE[metrics.kind]
+        image = plot_group_metrics(metrics.table[metrics.table["metric"].isin(headline)], figure, labels=LABELS)
+        paragraphs.append(FIGURE_TEXT.format(metrics=", ".join(LABELS.get(m, m) for m in headline)))
     return Section(HEADING, paragraphs=paragraphs, table=_wide_table(metrics.table), image=image)
 
 
