@@ -243,8 +243,8 @@ def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, result: TrainR
         table["source"] = dataset_sources(view.base)[view.indices]
         failure = getattr(view.base, "failure", None)  # planted generator failures, where samples are synthetic
         table["failure"] = failure[view.indices] if failure is not None else ""
-        distance = getattr(view.base, "real_distance", None)
-        table["real_distance"] = distance[view.indices] if distance is not None else 0.0
+        distance = _real_distance(view)
+        table["real_distance"] = distance if distance is not None else 0.0
         parts.append(table)
     return pd.concat(parts, ignore_index=True)
 

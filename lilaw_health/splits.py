@@ -19,7 +19,7 @@ from lilaw_health.core.data import ArrayDataset, LabeledView, TaskData, dataset_
 from lilaw_health.core.data import dataset_sample_ids
 from lilaw_health.core.data import shuffle_split, stratified_split
 from lilaw_health.core.errors import ConfigError, unknown_name
-from lilaw_health.core.synthetic import Artefacts, MixedDataset, as_tensor_inputs, generate, nearest_real_distance
+from lilaw_health.core.synthetic import Artefacts, MixedDataset, array_inputs, generate, nearest_real_distance
 from lilaw_health.core.noise import NOISE_MODELS, NoisyLabels, inject_label_noise, long_tailed_subsample
 from lilaw_health.core.target_noise import TARGET_NOISE_MODELS, NoisyTargets, inject_target_noise
 from lilaw_health.core.task import CLASSIFICATION, Regression, Task
@@ -117,7 +117,7 @@ def mix_synthetic(data: TaskData, recipe: Recipe, train: LabeledView, val: Label
     if not isinstance(data.train, ArrayDataset):
         raise ConfigError("mix.generator needs the training data in memory (an ArrayDataset); give synthetic "
                           "samples of a lazy dataset as data of their own.")
-    inputs = as_tensor_inputs(data.train)[train.indices]
+    inputs = array_inputs(data.train)[train.indices]
     counts = synthetic_counts(train.targets, data.n_classes, ratio=mix.ratio, per_class=mix.per_class)
     synthetic = generate(inputs, train.targets, counts=counts, generator=mix.generator, failures=mix.failures,
                          seed=recipe.seed, artefacts=artefacts)

@@ -20,10 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from numpy.typing import ArrayLike
 from torch import Tensor
 
-from lilaw_health.core.errors import BAD_VALUE, SHAPE, InputError
 from lilaw_health.core.task import CLASSIFICATION, Task
 
 
@@ -140,57 +138,3 @@ def mislabel_score(scores: pd.DataFrame) -> np.ndarray:
     (0.981 / 0.968 / 0.933 / 0.921) and the final W_alpha (0.986 / 0.967 / 0.935 / 0.953).
     """
     return -scores["aum"].to_numpy(dtype=float)
-
-
-def regression_mislabel_score(residual_history: ArrayLike, *, target_range: float) -> np.ndarray:
-    """Mislabel score of regression targets (higher = more likely wrong): the mean over epochs
-    of the absolute residual, divided by the target range.
-
-    The regression counterpart of :func:`mislabel_score` (-AUM). AUM averages, over epochs,
-    how far the model's output sits on the observed label's side; a regression target has no
-    other class to beat, so the agreement is the distance between output and observed target,
-    ``|f(x) - y|``. Averaging over epochs, as AUM does, rewards a target the model keeps
-    missing rather than one it misses once; dividing by R, as LiLAW's regression weights do,
-    puts the score in units of the range (a target corrupted by half the range that the model
-    ignores scores about 0.5) and makes scores of different scales comparable.
-
-    Parameters
-    ----------
-    residual_history : array-like of float, shape (n_epochs, n_samples)
-        ``f(x_i) - y_i`` per epoch (the mean over the epoch's presentations of sample i), with
-        ``y_i`` the observed, possibly noisy target. NaN marks an epoch in which the sample was
-        not presented; those epochs are skipped.
-    target_range : float
-        Width R of the target range (16 for PSPI 0..16).
-
-    Returns
-    -------
-    numpy.ndarray of float64, shape (n_samples,)
-        NaN for a sample never presented.
-
-    Examples
-    --------
-    >>> regression_mislabel_score([[1.0, -8.0, np.nan], [-3.0, 8.0, np.nan]], target_range=16.0).tolist()
-    [0.125, 0.5, nan]
-    """
-    history = np.asarray(residual_history)
-    if history.dtype.kind not in "iuf" or history.ndim != 2:
-        raise InputError(SHAPE.format(arg="residual_history", expected="(n_epochs, n_samples) of real numbers",
-                                      received=f"{history.shape} of dtype {history.dtype}",
-                                      fix="Stack one row of residuals f(x) - y per epoch; reshape a single "
-                                          "epoch to (1, n_samples)."))
-    history = history.astype(np.float64)
-    infinite = np.isinf(history)
-    if infinite.any():
-        first = tuple(int(i) for i in np.argwhere(infinite)[0])
-        raise InputError(BAD_VALUE.format(
-            arg="residual_history", expected="finite where recorded (NaN marks an epoch a sample was not presented)",
-            received=f"{int(infinite.sum())} infinite values, first at (epoch, sample) = {first}",
-            fix="Lower the learning rate or standardise the targets; the model diverged."))
-    if isinstance(target_range, bool) or not np.isfinite(target_range) or not target_range > 0:
-        raise InputError(BAD_VALUE.format(arg="target_range", expected="a finite number > 0",
-                                          received=repr(target_range),
-                                          fix="Pass the width R of the target range, e.g. 16 for PSPI 0..16."))
-    with warnings.catch_warnings():  # a sample never presented has an all-NaN column: its mean is NaN
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        return np.nanmean(np.abs(history), axis=0) / float(target_range)

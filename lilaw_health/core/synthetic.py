@@ -166,7 +166,7 @@ def dataset_sources(dataset: Dataset) -> np.ndarray:
     return np.asarray(sources, dtype=object) if sources is not None else np.full(len(dataset), REAL, dtype=object)  # type: ignore[arg-type]
 
 
-def as_tensor_inputs(dataset: ArrayDataset) -> np.ndarray:
+def array_inputs(dataset: ArrayDataset) -> np.ndarray:
     """The in-memory inputs of an :class:`ArrayDataset` as one array (generators need arrays)."""
     if not isinstance(dataset.inputs, torch.Tensor):
         raise InputError("the class_pca generator needs array inputs; structured samples need a generator of their "

@@ -10,8 +10,10 @@ Training dynamics per sample and epoch (see :mod:`~lilaw_health.core.dynamics`):
 - classification: W_alpha, and the margin (observed-class logit minus the largest other);
   a presentation is correct when the prediction is the observed class;
 - regression: W_alpha of the regression weights, and the margin ``-|f(x) - y| / R`` (so the
-  area under it, AUM, is minus the mean relative residual and the mislabel score ``-AUM`` is
-  :func:`~lilaw_health.core.dynamics.regression_mislabel_score`); a presentation is "correct"
+  area under it, AUM, is minus the mean relative residual over epochs, and the mislabel score
+  :func:`~lilaw_health.core.dynamics.mislabel_score`, ``-AUM``, is the mean relative residual:
+  a target the model keeps missing scores high, one corrupted by half the range about 0.5);
+  a presentation is "correct"
   when the residual is within :data:`CORRECT_WITHIN` of the range, which is what forgetting
   events count.
 """
@@ -104,9 +106,8 @@ class Regression:
     def sample_stats(self, outputs: Tensor, targets: Tensor, *, alpha: float) -> SampleStats:
         predicted = _flat(outputs)
         targets = targets.to(predicted.dtype)
-        config = LiLAWConfig()
         weights = lilaw_weights_regression(predicted, targets, target_range=self.width, alpha=alpha,
-                                           beta=config.beta, delta=config.delta)
+                                           beta=LiLAWConfig.beta, delta=LiLAWConfig.delta)
         relative = (predicted - targets).abs() / self.width
         return SampleStats(weights.w_alpha, -relative, predicted, relative <= CORRECT_WITHIN)
 

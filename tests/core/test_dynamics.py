@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pytest
 import torch
 
-from lilaw_health.core.dynamics import TrainingDynamics, regression_mislabel_score
-from lilaw_health.core.errors import BAD_VALUE, SHAPE, InputError
-from lilaw_health.core.metrics import detection_metrics
+from lilaw_health.core.dynamics import TrainingDynamics
+from lilaw_health.core.task import Regression
 
 # epochs x samples: logits of two classes; labels 0, 0, 1
 SEQUENCE = [
@@ -92,56 +90,14 @@ def test_mislabel_score_is_minus_aum():
     np.testing.assert_allclose(scores["mislabel_score"], -scores["aum"])
 
 
-def test_regression_mislabel_score_by_hand():
-    history = np.array([[2.0, -4.0, np.nan, 0.0],
-                        [-2.0, 12.0, np.nan, np.nan],
-                        [4.0, 8.0, np.nan, 1.0]])
-    score = regression_mislabel_score(history, target_range=16.0)
-    np.testing.assert_allclose(score[[0, 1, 3]], [8 / 3 / 16, 24 / 3 / 16, 0.5 / 16])  # unseen epochs skipped
-    assert np.isnan(score[2]) and score.shape == (4,) and score.dtype == np.float64
-
-
-def test_regression_mislabel_score_scales_with_the_range_and_follows_positions():
-    rng = np.random.default_rng(0)
-    history = rng.normal(size=(5, 30))
-    score = regression_mislabel_score(history, target_range=4.0)
-    np.testing.assert_allclose(regression_mislabel_score(10 * history, target_range=40.0), score)
-    order = rng.permutation(30)
-    np.testing.assert_allclose(regression_mislabel_score(history[:, order], target_range=4.0), score[order])
-    np.testing.assert_allclose(regression_mislabel_score(history[:1], target_range=4.0), np.abs(history[0]) / 4)
-
-
-def test_regression_mislabel_score_finds_targets_the_model_keeps_missing():
-    # A model that fits the clean signal leaves residuals of about R / 2 on shifted targets.
-    rng = np.random.default_rng(1)
-    corrupted = rng.random(400) < 0.2
-    history = rng.normal(0, 1.0, (8, 400)) + np.where(corrupted, 8.0, 0.0) * rng.choice([-1, 1], 400)
-    metrics = detection_metrics(corrupted, regression_mislabel_score(history, target_range=16.0))
-    assert metrics["auroc"] > 0.99
-
-
-@pytest.mark.parametrize("history", [np.zeros(3), np.zeros((2, 3, 1)), np.array([["a"]])])
-def test_error_regression_mislabel_score_shape(history):
-    message = SHAPE.format(arg="residual_history", expected="(n_epochs, n_samples) of real numbers",
-                           received=f"{history.shape} of dtype {history.dtype}",
-                           fix="Stack one row of residuals f(x) - y per epoch; reshape a single epoch to "
-                               "(1, n_samples).")
-    with pytest.raises(InputError, match=re.escape(message)):
-        regression_mislabel_score(history, target_range=16.0)
-
-
-def test_error_regression_mislabel_score_infinite():
-    message = BAD_VALUE.format(
-        arg="residual_history", expected="finite where recorded (NaN marks an epoch a sample was not presented)",
-        received="1 infinite values, first at (epoch, sample) = (1, 0)",
-        fix="Lower the learning rate or standardise the targets; the model diverged.")
-    with pytest.raises(InputError, match=re.escape(message)):
-        regression_mislabel_score([[0.0, 1.0], [np.inf, 0.0]], target_range=16.0)
-
-
-@pytest.mark.parametrize("target_range", [0.0, -1.0, float("nan"), float("inf"), True])
-def test_error_regression_mislabel_score_target_range(target_range):
-    message = BAD_VALUE.format(arg="target_range", expected="a finite number > 0", received=repr(target_range),
-                               fix="Pass the width R of the target range, e.g. 16 for PSPI 0..16.")
-    with pytest.raises(InputError, match=re.escape(message)):
-        regression_mislabel_score([[0.0]], target_range=target_range)
+def test_regression_dynamics_score_the_mean_relative_residual():
+    """Regression: the margin is -|f(x) - y| / R, so the mislabel score (-AUM) is the mean over
+    epochs of the relative residual; a sample presented in no epoch has none."""
+    dynamics = TrainingDynamics(3, task=Regression((0.0, 16.0)))
+    targets = torch.tensor([0.0, 0.0, 0.0])
+    for predicted in ([1.0, -8.0], [-3.0, 8.0]):  # sample 2 is never presented
+        dynamics.record(torch.tensor([0, 1]), torch.tensor(predicted)[:, None], targets[:2], alpha=10.0)
+        dynamics.end_epoch()
+    scores = dynamics.scores()
+    np.testing.assert_allclose(scores["mislabel_score"].to_numpy()[:2], [0.125, 0.5])
+    assert np.isnan(scores["mislabel_score"].iloc[2]) and dynamics.last_predicted[1] == 8.0

@@ -295,19 +295,20 @@ def _text(key: str, value: Any) -> str:
 
 def _name(key: str, value: Any) -> str:
     """A column name: text, or a number YAML read from a header such as 2020; never a boolean."""
-    if isinstance(value, bool):
-        raise _bad(key, "a column name", value, QUOTE_BOOLEAN.format(key=key))
-    if not isinstance(value, (str, int, float)):
-        raise _bad(key, "a column name (text)", value, f"E.g. data.{key}=<column>.")
-    return str(value)
+    return _as_text(key, value, expected="a column name", example=f"E.g. data.{key}=<column>.")
 
 
 def _token(key: str, value: Any) -> str:
     """An entry of a list of text (missing-value tokens, model names)."""
+    return _as_text(key, value, expected="a list of text", example=f"E.g. data.{key}=[<text>].")
+
+
+def _as_text(key: str, value: Any, *, expected: str, example: str) -> str:
+    """Text, or a number YAML read from digits, as text; a boolean (an unquoted yes/no) is refused."""
     if isinstance(value, bool):
-        raise _bad(key, "a list of text", value, QUOTE_BOOLEAN.format(key=key))
+        raise _bad(key, expected, value, QUOTE_BOOLEAN.format(key=key))
     if not isinstance(value, (str, int, float)):
-        raise _bad(key, "a list of text", value, f"E.g. data.{key}=[<text>].")
+        raise _bad(key, expected, value, example)
     return str(value)
 
 
