@@ -53,10 +53,15 @@ KEY_HELP = {
                         "samples (e.g. 10, 100; 1 keeps all)",
     "mix.generator": "synthetic samples mixed into training: none, or class_pca (per-class PCA + Gaussian, fitted "
                      "on the real training part only)",
-    "mix.ratio": "synthetic : real training samples, in the real class proportions",
+    "mix.dataset": "a synthetic dataset of the same domain (name or folder) whose samples all join training",
+    "mix.data": "data options of mix.dataset, over the recipe's data options (e.g. mix.data.root=synthetic/)",
+    "mix.source": "the source name of mix.dataset's samples in difficulty.csv and the report (default synthetic)",
+    "mix.ratio": "synthetic : real training samples, in the real class proportions (generator default 1.0; "
+                 "data default: all of it)",
     "mix.per_class": "synthetic samples of every class (> 0 overrides mix.ratio)",
     "mix.failures": "share of planted generator failures: off-class draws and (ECG) implausible artefacts",
-    "mix.meta_val": "validation (model selection, LiLAW's meta step) from real, synthetic or both samples",
+    "mix.meta_val": "validation (model selection, LiLAW's meta step) from real, synthetic (every other source), "
+                    "both, or one source by name",
     "mix.real_train": "keep only this many real training samples, stratified (0 keeps all)",
     "mix.train_on_real": "false: train on the synthetic samples alone (the generator still fits the real ones)",
     "lilaw.alpha": "initial alpha (easy weight), >= 1; paper default 10",

@@ -33,7 +33,8 @@ from lilaw_health.core.metrics import (
     classification_metrics, confusion, detection_metrics, per_class_report, regression_metrics,
 )
 from lilaw_health.core.target_noise import NoisyTargets
-from lilaw_health.core.synthetic import REAL, dataset_sources, synthetic_value, valuation_summary
+from lilaw_health.core.sources import REAL, dataset_sources, join_synthetic
+from lilaw_health.core.synthetic import synthetic_value, valuation_summary, value_by_attribute
 from lilaw_health.core.task import Regression
 from lilaw_health.core.trainer import Trainer, TrainResult, resolve_device
 from lilaw_health.domains import Domain, get_domain
@@ -69,7 +70,7 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
         check_same_recipe(out_dir, recipe)
     with torch_threads(recipe.threads):
         seed_everything(recipe.seed)
-        data = domain.load_data(recipe.dataset, options=recipe.data)
+        data = load_task_data(domain, recipe)
         if data.task == "classification":
             check_two_classes(data)
         splits = prepare_splits(data, recipe, artefacts=domain.synthetic_artefacts())
@@ -87,6 +88,16 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
         with PeakMemory(device) as memory:
             result = trainer.fit(splits.train, splits.val, resume=resume)
         return _finish(out_dir, recipe, domain, data, splits, trainer, result, memory)
+
+
+def load_task_data(domain: Domain, recipe: Recipe) -> TaskData:
+    """The recipe's dataset, with the synthetic dataset ``mix.dataset`` joined to its training data
+    (loaded with the recipe's ``data`` options updated by ``mix.data``)."""
+    data = domain.load_data(recipe.dataset, options=recipe.data)
+    if not recipe.mix.dataset:
+        return data
+    synthetic = domain.load_data(recipe.mix.dataset, options={**recipe.data, **recipe.mix.data})
+    return join_synthetic(data, synthetic, source=recipe.mix.source, dataset=recipe.mix.dataset)
 
 
 def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, splits: Splits, trainer: Trainer,
@@ -107,10 +118,13 @@ def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, split
         metrics["detection"] = detection_metrics(scored["is_flipped"].to_numpy(), scored["mislabel_score"].to_numpy())
     sections = [group_section(groups, figure=out_dir / "group_metrics.png")] if groups is not None else []
     if (difficulty["source"] != REAL).any():
-        value = synthetic_value(difficulty)
+        attributes = _attribute_columns(splits.train)
+        value = synthetic_value(difficulty, attributes=attributes)
         atomic_write_text(out_dir / "synthetic_value.csv", value.to_csv(index=False))
-        metrics["synthetic"] = {"mix": dataclasses.asdict(recipe.mix), **valuation_summary(difficulty, value)}
-        sections.append(synthetic_section(metrics["synthetic"], difficulty, figure=out_dir / "synthetic_value.png"))
+        metrics["synthetic"] = {"mix": dataclasses.asdict(recipe.mix), **valuation_summary(difficulty, value),
+                                "by_attribute": value_by_attribute(value, attributes).to_dict("records")}
+        sections.append(synthetic_section(metrics["synthetic"], difficulty, value=value,
+                                          figure=out_dir / "synthetic_value.png"))
     _write_outputs(out_dir, recipe, metrics, result, difficulty, card=data.card, sections=sections)
     return metrics
 
@@ -119,6 +133,12 @@ def _real_distance(view: LabeledView) -> np.ndarray | None:
     """Each training sample's distance to the real samples of its class (mixing), else None."""
     distance = getattr(view.base, "real_distance", None)
     return distance[view.indices] if distance is not None else None
+
+
+def _attribute_columns(view: LabeledView) -> list[str]:
+    """The descriptive columns (``TaskData.train_attributes``) the view's samples carry."""
+    attributes = getattr(view.base, "attributes", None)
+    return [str(column) for column in attributes.columns] if attributes is not None else []
 
 
 def _group_metrics(data: TaskData, splits: Splits, trainer: Trainer, recipe: Recipe) -> GroupMetrics | None:
@@ -245,6 +265,8 @@ def _difficulty(trainer: Trainer, splits: Splits, recipe: Recipe, result: TrainR
         table["failure"] = failure[view.indices] if failure is not None else ""
         distance = _real_distance(view)
         table["real_distance"] = distance if distance is not None else 0.0
+        for column in _attribute_columns(view):
+            table[column] = view.base.attributes[column].to_numpy()[view.indices]  # type: ignore[attr-defined]
         parts.append(table)
     return pd.concat(parts, ignore_index=True)
 

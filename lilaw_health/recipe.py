@@ -64,25 +64,29 @@ class ImbalanceSettings:
     factor: float = 1.0
 
 
-META_VAL = ("real", "synthetic", "both")
-
-
 @dataclass(frozen=True)
 class MixSettings:
     """Synthetic samples mixed into the training set (:mod:`lilaw_health.splits`).
 
-    ``generator`` none (no mixing) or a registered generator (``class_pca``), fitted on the real
-    training part only; ``ratio`` synthetic : real training samples (allocated in the real class
-    proportions), or ``per_class`` samples of every class when > 0; ``failures`` the share of
-    planted generator failures (off-class and, where the domain has artefacts, implausible);
-    ``meta_val`` where the validation set (model selection and LiLAW's meta step) comes from;
-    ``real_train`` keeps only this many real training samples (stratified; 0 keeps all);
-    ``train_on_real: false`` trains on the synthetic samples alone (the generator still learns
-    from the real training part; the "synthetic only" baseline).
+    Synthetic samples come from the data itself (a loader that labels its samples' sources),
+    from ``dataset``: another dataset of the same domain (loaded with the recipe's ``data``
+    options updated by ``mix.data``; all its samples join training as source ``source``), or
+    from ``generator``: none or a registered generator (``class_pca``) fitted on the real
+    training part only. ``ratio`` synthetic : real training samples (in the real class
+    proportions; a generator's default 1.0, a dataset's default: all of it), or ``per_class``
+    samples of every class when > 0; ``failures`` the share of planted generator failures
+    (off-class and, where the domain has artefacts, implausible); ``meta_val`` where the
+    validation set (model selection and LiLAW's meta step) comes from: real, synthetic (every
+    source but real), both, or one source by name; ``real_train`` keeps only this many real
+    training samples (stratified; 0 keeps all); ``train_on_real: false`` trains on the synthetic
+    samples alone (the "synthetic only" baseline).
     """
 
     generator: str = "none"
-    ratio: float = 1.0
+    dataset: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    source: str = "synthetic"
+    ratio: float | None = None
     per_class: int = 0
     failures: float = 0.0
     meta_val: str = "real"
@@ -90,14 +94,17 @@ class MixSettings:
     train_on_real: bool = True
 
     def __post_init__(self) -> None:
-        if self.meta_val not in META_VAL:
-            raise ConfigError(f"mix.meta_val must be one of {', '.join(META_VAL)}; received {self.meta_val!r}. "
-                              "'real' draws LiLAW's validation batches from real samples only (the paper's choice).")
-        if self.ratio < 0 or self.per_class < 0 or self.real_train < 0:
+        if (self.ratio or 0) < 0 or self.per_class < 0 or self.real_train < 0:
             raise ConfigError(f"mix.ratio, mix.per_class and mix.real_train must be >= 0; received {self.ratio}, "
                               f"{self.per_class}, {self.real_train}.")
         if not 0 <= self.failures <= 1:
             raise ConfigError(f"mix.failures must be a share in [0, 1]; received {self.failures}.")
+        if self.generator != "none" and self.dataset:
+            raise ConfigError(f"mix.generator={self.generator} and mix.dataset={self.dataset} both add synthetic "
+                              "samples; keep one of them.")
+        if not self.source or self.source == "real":
+            raise ConfigError(f"mix.source names the synthetic samples of mix.dataset; received {self.source!r}. "
+                              "Use e.g. synthetic, synpain or gaitgen.")
 
 
 @dataclass(frozen=True)

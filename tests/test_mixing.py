@@ -80,7 +80,7 @@ def test_the_generator_fits_real_training_samples_and_plants_failures():
 
 @pytest.mark.parametrize("override, message", [
     ("mix.generator=gan", "unknown synthetic generator 'gan'; valid names are: class_pca"),
-    ("mix.meta_val=test", "mix.meta_val must be one of real, synthetic, both; received 'test'"),
+    ("mix.meta_val=test", "mix.meta_val=test names no source of the training data (sources: real, synthetic)"),
     ("mix.ratio=0", "mix.generator=class_pca asks for no synthetic samples"),
     ("mix.failures=1.5", "mix.failures must be a share in [0, 1]; received 1.5"),
 ])

@@ -238,6 +238,12 @@ class TaskData:
     # one row per test sample, one column per sensitive attribute (e.g. sex, age band): audited per group
     sensitive_test: pd.DataFrame | None = None
     reference_groups: dict[str, Any] = field(default_factory=dict)  # attribute -> its reference group
+    # per training sample: its source ("real", "synthetic", "synpain", ...; None: all real), its subject
+    # (validation splits keep a subject on one side) and descriptive columns copied into difficulty.csv
+    sources: np.ndarray | None = None
+    groups: np.ndarray | None = None
+    train_attributes: pd.DataFrame | None = None
+    test_groups: np.ndarray | None = None  # per test sample: its subject (per-subject results)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -249,7 +255,22 @@ class TaskData:
             if targets is not None and (np.asarray(targets).dtype.kind == "f") != (self.task == "regression"):
                 raise InputError(TASK_MISMATCH.format(task=self.task, split=split,
                                                       dtype=np.asarray(targets).dtype))
+        for arg, value, split in (("sources", self.sources, "train"), ("groups", self.groups, "train"),
+                                  ("train_attributes", self.train_attributes, "train"),
+                                  ("test_groups", self.test_groups, "test")):
+            n = len(getattr(self, split))  # type: ignore[arg-type]
+            if value is not None and len(value) != n:
+                raise InputError(LENGTH_MISMATCH.format(arg_a=f"TaskData.{arg}", arg_b=f"the {split} set",
+                                                        len_a=len(value), len_b=n))
+        reserved = set(RESERVED_COLUMNS) & set(self.train_attributes.columns if self.train_attributes is not None else [])
+        if reserved:
+            raise InputError(f"TaskData.train_attributes may not use the difficulty table's column names "
+                             f"{sorted(reserved)}; rename them (e.g. 'subject_source').")
 
+
+# columns of difficulty.csv that descriptive training attributes may not shadow
+RESERVED_COLUMNS = ("sample_id", "split", "label", "clean_label", "source", "failure", "value", "rank", "W",
+                    "w_alpha_mean", "mislabel_score", "real_distance", "is_flipped")
 
 SENSITIVE_MISSING = ("sensitive attribute {column!r} of {dataset} is missing for {count} of {total} test samples "
                      "(first at test position {first}). Give every test sample a value (e.g. 'unknown' as its own "
@@ -347,3 +368,32 @@ def shuffle_split(n_samples: int, *, fraction: float, seed: int) -> tuple[np.nda
     n_val = int(min(max(round(fraction * n_samples), 1), n_samples - 1))
     order = np.random.default_rng(seed).permutation(n_samples)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def group_split(groups: Sequence[Any] | np.ndarray, *, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded split into (train_indices, val_indices) that keeps every group (subject) on one side:
+    whole groups, in a random order, go to validation until it holds ``fraction`` of the samples
+    (at least one group, never all).
+
+    Raises
+    ------
+    InputError
+        If ``fraction`` is not in (0, 1) or there are fewer than two groups.
+    """
+    if not 0 < fraction < 1:
+        raise InputError(f"val_fraction must be in (0, 1); received {fraction}, which would leave an empty split.")
+    groups = np.asarray(groups, dtype=object)
+    names, codes = np.unique(groups.astype(str), return_inverse=True)
+    if len(names) < 2:
+        raise InputError(f"a validation split by subject needs at least 2 subjects; received {len(names)} "
+                         f"({', '.join(names[:3])}). Add subjects, or drop the subject column (TaskData.groups).")
+    sizes = np.bincount(codes)
+    val_groups: list[int] = []
+    for group in np.random.default_rng(seed).permutation(len(names)):
+        if val_groups and sizes[val_groups].sum() >= fraction * len(groups):
+            break
+        if len(val_groups) == len(names) - 1:
+            break
+        val_groups.append(int(group))
+    in_val = np.isin(codes, val_groups)
+    return np.flatnonzero(~in_val), np.flatnonzero(in_val)

@@ -24,13 +24,12 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
-from torch.utils.data import Dataset
 
-from lilaw_health.core.data import ArrayDataset, Sample, target_item
+from lilaw_health.core.data import ArrayDataset
 from lilaw_health.core.errors import BAD_VALUE, InputError
 from lilaw_health.core.registry import Registry
+from lilaw_health.core.sources import REAL
 
-REAL, SYNTHETIC = "real", "synthetic"
 Artefacts = Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, list[str]]]
 
 
@@ -133,39 +132,6 @@ def _failure_kinds(n: int, failures: float, rng: np.random.Generator, *, with_ar
     return kinds
 
 
-class MixedDataset(Dataset):
-    """Real samples followed by synthetic ones, each with its ``source`` ("real", "synthetic" or
-    any name) and its planted ``failure`` ("" for none and for every real sample)."""
-
-    def __init__(self, real: Dataset, synthetic: ArrayDataset, *, real_targets: np.ndarray,
-                 real_ids: Sequence[Any], synthetic_failure: np.ndarray, synthetic_source: str = SYNTHETIC,
-                 synthetic_distance: np.ndarray | None = None) -> None:
-        self.real, self.synthetic = real, synthetic
-        self.n_real = len(real_targets)
-        self.targets = np.concatenate([np.asarray(real_targets), synthetic.targets])
-        self.sources = np.array([REAL] * self.n_real + [synthetic_source] * len(synthetic), dtype=object)
-        self.failure = np.concatenate([np.full(self.n_real, "", dtype=object), synthetic_failure.astype(object)])
-        self.sample_ids = [*real_ids, *(f"{synthetic_source}_{i}" for i in range(len(synthetic)))]
-        # nearest_real_distance of each synthetic sample; 0 for the real ones
-        distance = synthetic_distance if synthetic_distance is not None else np.full(len(synthetic), np.nan)
-        self.real_distance = np.concatenate([np.zeros(self.n_real), distance])
-
-    def __len__(self) -> int:
-        return len(self.targets)
-
-    def __getitem__(self, index: int) -> tuple[Sample, int | float]:
-        if index < self.n_real:
-            x, _ = self.real[index]
-            return x, target_item(self.targets[index])
-        return self.synthetic[index - self.n_real]
-
-
-def dataset_sources(dataset: Dataset) -> np.ndarray:
-    """The source of every sample (``dataset.sources``), or "real" for all."""
-    sources = getattr(dataset, "sources", None)
-    return np.asarray(sources, dtype=object) if sources is not None else np.full(len(dataset), REAL, dtype=object)  # type: ignore[arg-type]
-
-
 def array_inputs(dataset: ArrayDataset) -> np.ndarray:
     """The in-memory inputs of an :class:`ArrayDataset` as one array (generators need arrays)."""
     if not isinstance(dataset.inputs, torch.Tensor):
@@ -218,19 +184,40 @@ def value_score(w_alpha_mean: np.ndarray, real_distance: np.ndarray) -> np.ndarr
     samples whose label the real-validated model contradicts (off-class draws); the second
     samples unlike any real one of their class (artefacts, off-class draws)."""
     agreement = pd.Series(np.nan_to_num(w_alpha_mean, nan=0.0)).rank(pct=True).to_numpy()
-    closeness = pd.Series(-np.asarray(real_distance, dtype=float)).rank(pct=True).to_numpy()
+    distance = np.asarray(real_distance, dtype=float)
+    if np.isnan(distance).all():  # inputs not in memory: agreement alone
+        return agreement
+    closeness = pd.Series(-np.nan_to_num(distance, nan=np.inf)).rank(pct=True).to_numpy()
     return (agreement + closeness) / 2
 
 
-def synthetic_value(difficulty: pd.DataFrame) -> pd.DataFrame:
+def synthetic_value(difficulty: pd.DataFrame, *, attributes: Sequence[str] = ()) -> pd.DataFrame:
     """One row per synthetic sample of a run's difficulty table, lowest value first
     (:func:`value_score`; ``rank`` 1 is the least valuable). ``W`` (the full LiLAW weight at the
-    best epoch) and ``mislabel_score`` (-AUM) are shown beside it."""
+    best epoch) and ``mislabel_score`` (-AUM) are shown beside it, and the descriptive columns
+    ``attributes`` (identity, age, severity, ...) after them."""
     synthetic = difficulty[difficulty["source"] != REAL]
     value = value_score(synthetic["w_alpha_mean"].to_numpy(dtype=float), synthetic["real_distance"].to_numpy(float))
     table = synthetic.assign(value=value).sort_values("value", kind="stable")
     table = table.assign(rank=np.arange(1, len(table) + 1))
-    return table[VALUE_COLUMNS].reset_index(drop=True)
+    return table[[*VALUE_COLUMNS, *attributes]].reset_index(drop=True)
+
+
+def value_by_attribute(value: pd.DataFrame, attributes: Sequence[str], *, max_groups: int = 20) -> pd.DataFrame:
+    """Mean value, mean W_alpha and count of the synthetic samples per group of each descriptive
+    column with at most ``max_groups`` groups (which synthetic identities, ages, severities helped),
+    lowest mean value first within each column."""
+    rows = []
+    for column in attributes:
+        known = value[value[column].notna() & (value[column].astype(str) != "")]
+        if known.empty or known[column].nunique() > max_groups:
+            continue
+        stats = known.groupby(known[column].astype(str)).agg(n=("value", "size"), mean_value=("value", "mean"),
+                                                             mean_w_alpha=("w_alpha_mean", "mean"))
+        stats = stats.sort_values("mean_value").reset_index().rename(columns={column: "group"})
+        rows.append(stats.assign(attribute=column))
+    columns = ["attribute", "group", "n", "mean_value", "mean_w_alpha"]
+    return pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
 
 
 def valuation_summary(difficulty: pd.DataFrame, value: pd.DataFrame) -> dict[str, Any]:

@@ -14,8 +14,7 @@ import pandas as pd
 from lilaw_health.reporting.html import Section
 from lilaw_health.reporting.plots import new_figure, save_figure
 
-INTRO = ("Training mixed {n_real} real and {n_synthetic} synthetic samples (generator {generator}, "
-         "{failures:.0%} planted failures); validation for model selection and LiLAW's meta step came from "
+INTRO = ("Training mixed {n_real} real and {n_synthetic} synthetic samples ({origin}); validation for model selection and LiLAW's meta step came from "
          "{meta_val} samples. A synthetic sample's value is the mean of two percentile ranks among the synthetic "
          "samples: how far the model agrees with the label the generator gave it (mean W_alpha over epochs) and "
          "how close it lies to the real samples of its class (synthetic_value.csv ranks them, lowest first).")
@@ -24,19 +23,30 @@ FOUND = ("The planted failures ({planted} samples) are found with AUROC {value:.
          "samples); by the mislabel score, {mislabel:.3f}.")
 
 
-def synthetic_section(summary: Mapping[str, Any], difficulty: pd.DataFrame, *,
+BY_ATTRIBUTE = ("Value per group of the synthetic samples' descriptive columns (lowest mean value first "
+                "within each): ")
+
+
+def synthetic_section(summary: Mapping[str, Any], difficulty: pd.DataFrame, *, value: pd.DataFrame | None = None,
                       figure: str | PathLike[str]) -> Section:
     """The report section for a mixed run; ``summary`` is ``metrics["synthetic"]``, ``difficulty``
-    the run's difficulty table (every sample with its ``source``, ``failure`` and ``w_alpha_mean``)."""
+    the run's difficulty table (every sample with its ``source``, ``failure`` and ``w_alpha_mean``),
+    ``value`` its synthetic_value table (with the descriptive columns, if any)."""
     per_source = summary["per_source"]
     mix = summary["mix"]
+    origin = (f"generator {mix['generator']}, {mix['failures']:.0%} planted failures" if mix["generator"] != "none"
+              else f"dataset {mix['dataset']}" if mix.get("dataset") else "labelled by the data's loader")
     paragraphs = [INTRO.format(n_real=per_source.get("real", {}).get("n", 0), n_synthetic=summary["n_synthetic"],
-                               generator=mix["generator"], failures=mix["failures"], meta_val=mix["meta_val"])]
+                               origin=origin, meta_val=mix["meta_val"])]
     if "value_auroc" in summary:
         paragraphs.append(FOUND.format(planted=summary["planted_failures"], value=summary["value_auroc"],
                                        w_alpha=summary["w_alpha_auroc"], distance=summary["real_distance_auroc"],
                                        mislabel=summary["mislabel_auroc"]))
     table = pd.DataFrame([{"source": name, **stats} for name, stats in per_source.items()])
+    if value is not None and summary.get("by_attribute"):
+        by_attribute = pd.DataFrame(summary["by_attribute"])
+        paragraphs.append(BY_ATTRIBUTE + "; ".join(
+            f"{row.attribute}={row.group}: {row.mean_value:.3f} (n={row.n})" for row in by_attribute.itertuples()) + ".")
     return Section("Synthetic data", paragraphs=paragraphs, table=table, image=plot_value(difficulty, figure))
 
 

@@ -149,6 +149,9 @@ def load_data(dataset: str = "adult", *, options: Mapping[str, Any] | None = Non
     else:
         negative = f"not {raw.positive}" if len(classes) > 2 else next(c for c in classes if c != raw.positive)
         kind = {"task": "classification", "n_classes": 2, "class_names": [negative, raw.positive]}
+    for key, column in (("sources", opts.source_column), ("groups", opts.subject_column)):
+        if column is not None:
+            kind[key] = _text(raw.train.frame[column]).to_numpy(dtype=object)
     return TaskData(train=ArrayDataset(train_x, targets["train"], sample_ids=raw.train.ids.tolist(), task=kind["task"]),
                     test=ArrayDataset(test_x, targets["test"], sample_ids=raw.test.ids.tolist(), task=kind["task"]),
                     input_shape=(train_x.shape[1],), name=raw.name, card=_card(dataset, opts), extras=extras,
@@ -235,14 +238,46 @@ def _csv(opts: TabularOptions) -> RawTask:
                           target_range=opts.target_range)
     else:
         _, positive = _target_classes(splits, opts.target, opts.positive_label, opts.one_vs_rest)
+    for column, option in ((opts.source_column, "data.source_column"), (opts.subject_column, "data.subject_column")):
+        if column is not None:
+            for split in splits:
+                _require(split, column, option)
+    synthetic = _synthetic_rows(splits, opts.source_column)
     if len(splits) == 1:
         splits = _shuffled(splits[0], opts) if positive is None else _stratified(splits[0], opts.target, positive, opts)
-    categorical, numeric = feature_columns(splits[0].frame, target=opts.target, options=opts, source=splits[0].source)
+    if synthetic is not None:
+        splits[0] = _pooled([splits[0], synthetic])
+    not_features = tuple(c for c in (opts.source_column, opts.subject_column) if c is not None)
+    categorical, numeric = feature_columns(splits[0].frame, target=opts.target, source=splits[0].source,
+                                           options=replace(opts, exclude=(*opts.exclude, *not_features)))
     for split in splits[1:]:
         for column in (*categorical, *numeric):
             _require(split, column, "the training file's feature")
     return RawTask(train=splits[0], test=splits[1], target=opts.target, positive=positive,
                    categorical=categorical, numeric=numeric, name=opts.name or Path(paths[0]).name.split(".")[0])
+
+
+SYNTHETIC_IN_TEST = ("{path}, data row {row}: source {source!r} in the test file; the test set is real data only. "
+                     "Move synthetic rows to the training file (data.path), or mark the row real.")
+
+
+def _synthetic_rows(splits: list[Split], column: str | None) -> Split | None:
+    """Take the rows whose ``column`` is not "real" out of the training file (``splits[0]``, in
+    place) and return them; they train but are never tested on. A test file must be all real."""
+    if column is None:
+        return None
+    for split in splits[1:]:
+        other = _text(split.frame[column]) != "real"
+        if other.any():
+            first = int(np.argmax(other.to_numpy()))
+            raise InputError(SYNTHETIC_IN_TEST.format(path=split.source, row=split.rows[first],
+                                                      source=split.frame[column].iloc[first]))
+    real = (_text(splits[0].frame[column]) == "real").to_numpy()
+    if real.all():
+        return None
+    synthetic = _take(splits[0], np.flatnonzero(~real))
+    splits[0] = _take(splits[0], np.flatnonzero(real))
+    return synthetic
 
 
 def _resolve(path: str, package: str | None) -> Path:

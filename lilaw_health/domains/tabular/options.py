@@ -28,7 +28,7 @@ DIABETES_AGE_EDGES = (39, 59)  # ages 19-79: bands <=39, 40-59, 60+ (117, 222, 1
 
 ADULT_ONLY = ("root", "protocol")
 CSV_ONLY = ("path", "test_path", "package", "target", "positive_label", "categorical", "numeric", "encoding",
-            "one_vs_rest", "card", "name", "task")
+            "one_vs_rest", "card", "name", "task", "source_column", "subject_column")
 OWNERS = {**{key: ("adult",) for key in ADULT_ONLY}, **{key: ("csv",) for key in CSV_ONLY},
           "na_values": ("adult", "csv"), "target_range": ("csv", "diabetes")}  # keys some datasets do not read
 CLASSIFICATION_ONLY = ("positive_label", "one_vs_rest", "baselines", "mitigators", "mitigate")
@@ -45,12 +45,13 @@ QUOTE_BOOLEAN = ("YAML reads unquoted yes/no, on/off and true/false as booleans;
 OPTIONS_NOT_MAPPING = "Write data: {path: patients.csv, target: outcome, ...}."
 
 TEXT_KEYS = ("root", "path", "test_path", "package", "encoding", "card", "task")
-NAME_KEYS = ("target", "mitigate", "name")  # column (or run) names: text, or a number YAML read from digits
+NAME_KEYS = ("target", "mitigate", "name", "source_column", "subject_column")  # column (or run) names: text, or a number YAML read from digits
 NAME_LIST_KEYS = ("categorical", "numeric", "exclude", "sensitive")
 TEXT_LIST_KEYS = ("na_values", "baselines", "mitigators")
 NUMBER_KEYS = ("test_size", "confidence")
 # None: unset (CSV_NEEDS refuses a missing path or target)
-OPTIONAL_KEYS = ("root", "path", "test_path", "package", "card", "target", "mitigate", "name", "categorical",
+OPTIONAL_KEYS = ("root", "path", "test_path", "package", "card", "target", "mitigate", "name", "source_column",
+                 "subject_column", "categorical",
                  "numeric", "positive_label", "target_range")
 MAX_SEED = 2**32 - 1
 
@@ -84,6 +85,11 @@ class TabularOptions:
         csv and diabetes, regression: the (low, high) of the target's scale, e.g. [0, 16] for
         PSPI; a target outside it is refused. None: not given (the pipeline then uses the
         training targets' [min, max]).
+    source_column, subject_column : str or None
+        csv: a column naming each row's source ("real", or a synthetic source such as
+        "synthetic" or "ctgan"; rows of other sources train beside the real ones, see the
+        recipe's ``mix`` section, and never enter the test set), and a column naming each row's
+        subject (validation splits keep a subject's rows on one side). Neither is a feature.
     one_vs_rest : bool
         csv: accept a target with more than two values, every non-positive one being negative.
     categorical, numeric : list of str or None
@@ -138,6 +144,8 @@ class TabularOptions:
     encoding: str = "utf-8"
     card: str | None = None
     name: str | None = None
+    source_column: str | None = None
+    subject_column: str | None = None
     exclude: tuple[str, ...] = ()
     sensitive: tuple[str, ...] = ()
     bins: dict[str, tuple[float, ...]] = field(default_factory=dict)
