@@ -116,7 +116,9 @@ def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, split
     if splits.corrupted.any():
         scored = difficulty[difficulty["mislabel_score"].notna()]  # a sample never trained on has no score
         metrics["detection"] = detection_metrics(scored["is_flipped"].to_numpy(), scored["mislabel_score"].to_numpy())
-    sections = [group_section(groups, figure=out_dir / "group_metrics.png")] if groups is not None else []
+    sections = [Section("Data preparation", paragraphs=list(data.extras["notes"]))] if data.extras.get("notes") else []
+    if groups is not None:
+        sections.append(group_section(groups, figure=out_dir / "group_metrics.png"))
     if (difficulty["source"] != REAL).any():
         attributes = _attribute_columns(splits.train)
         value = synthetic_value(difficulty, attributes=attributes)

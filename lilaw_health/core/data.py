@@ -40,6 +40,11 @@ def _as_tensors(inputs: Any, arg: str) -> Sample:
     return tensor
 
 
+def sample_parts(sample: Sample) -> list[tuple[str, Tensor]]:
+    """(path, tensor) of every leaf of a structured sample, e.g. ``("['image']", tensor)``."""
+    return _parts(sample)
+
+
 def _parts(sample: Sample, where: str = "") -> list[tuple[str, Tensor]]:
     """(path, tensor) of every leaf of a structured sample, e.g. ``("['image']", tensor)``."""
     if isinstance(sample, dict):

@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from lilaw_health.core.data import ArrayDataset, Sample, TaskData, dataset_labels, dataset_sample_ids, map_sample
-from lilaw_health.core.data import target_item
+from lilaw_health.core.data import sample_parts, target_item
 from lilaw_health.core.errors import InputError
 
 REAL, SYNTHETIC = "real", "synthetic"
@@ -96,7 +96,9 @@ def join_synthetic(real: TaskData, synthetic: TaskData, *, source: str = SYNTHET
                "Give the synthetic set the same classes (same label names and positive label)."),
               ("input shape", tuple(real.input_shape), tuple(synthetic.input_shape),
                "Load it with the same data options (e.g. length, crop size) as the real data (mix.data)."))
-    for what, ours, theirs, fix in checks:
+    layout = (("sample parts", _layout(real.train), _layout(synthetic.train),
+               "Load both with the same input options (e.g. data.reference for paired faces) (mix.data)."),)
+    for what, ours, theirs, fix in (*checks, *layout):
         if ours != theirs:
             raise InputError(MISMATCH.format(dataset=name, real=real.name, what=what, theirs=theirs, ours=ours,
                                              fix=fix))
@@ -109,11 +111,20 @@ def join_synthetic(real: TaskData, synthetic: TaskData, *, source: str = SYNTHET
     train = _concat([real.train, *parts], targets=np.concatenate(
         [dataset_labels(real.train, arg="training data", task=real.task), targets]),
         sample_ids=[*dataset_sample_ids(real.train), *ids])
+    notes = [*real.extras.get("notes", []), *synthetic.extras.get("notes", [])]  # data preparation, for the report
     return dataclasses.replace(real, train=train, sources=np.concatenate([train_sources(real), sources]),
+                               extras={**real.extras, **({"notes": notes} if notes else {})},
                                groups=_joined(real.groups, n_real, synthetic.groups, synthetic.test_groups, n_train,
                                               n_test, prefix=f"{source}:"),
                                train_attributes=_attributes(real.train_attributes, n_real,
                                                             synthetic.train_attributes, n_train, n_test))
+
+
+def _layout(dataset: Dataset) -> list[tuple[str, tuple[int, ...]]]:
+    """(part, shape) of the first sample: image + landmarks, sequence + mask, ..."""
+    if _size(dataset) == 0:
+        return []
+    return [(path, tuple(part.shape)) for path, part in sample_parts(dataset[0][0])]
 
 
 def _size(dataset: Dataset) -> int:

@@ -14,7 +14,8 @@ import importlib
 from lilaw_health.core.domain import Domain
 from lilaw_health.core.errors import unknown_name
 
-DOMAIN_MODULES = {"ecg": "lilaw_health.domains.ecg", "tabular": "lilaw_health.domains.tabular"}
+DOMAIN_MODULES = {"ecg": "lilaw_health.domains.ecg", "tabular": "lilaw_health.domains.tabular",
+                  "pain": "lilaw_health.domains.pain", "gait": "lilaw_health.domains.gait"}
 
 
 def get_domain(name: str) -> Domain:

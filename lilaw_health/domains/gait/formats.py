@@ -1,0 +1,502 @@
+"""Readers of the published Parkinson's gait layouts: PD-GaM, GAITGen output and CARE-PD.
+
+Every loader returns a :class:`WalkSet`: a table with one row per kept walk (columns
+``TABLE_COLUMNS`` plus what the source knows: ``walk``, ``mirror_path``, ``cohort``, ...), the
+sequences as float32 arrays, and a :class:`LoadReport` counting what was skipped and why.
+
+PD-GaM (``load_pd_gam``), as GAITGen reads it: ``new_joint_vecs/<seq_id>.npy`` (T, 263),
+the mirrored ``<seq_id>_M.npy`` (kept as ``mirror_path`` for mirroring augmentation, not as a
+sample), ``Mean.npy``/``Std.npy``, ``train.txt``/``test.txt`` (one id a line) and
+``Annotations/Gait/{train,test}.csv`` (no header: walk, #frames, score) under the root or its
+parent. Ids look like ``066-15-001939_wid00_0``: the part before the first ``_`` is the recorded
+walk (``walk``); its first 3 characters are the subject, its second ``-`` field (``15``) the
+``visit``. An annotation row names either the segment itself (its #frames must equal the file's)
+or, as in the published files, the recorded walk as ``<visit fields>_<subject>``
+(``15-001939_066``), whose #frames is the whole recording's: a segment longer than that is
+counted in the report. PD-GaM is 30 fps (``PD_GAM_FPS``).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lilaw_health.core.checkpoint import atomic_write
+from lilaw_health.core.errors import BAD_VALUE, FILE_MISSING, InputError
+from lilaw_health.domains.gait.features import FEATURE_WIDTH
+from lilaw_health.domains.gait.folds import leaking_subjects
+
+logger = logging.getLogger(__name__)
+
+TABLE_COLUMNS = ("seq_id", "subject", "visit", "score", "source", "fps", "n_frames", "split", "path")
+SPLITS = ("train", "test")
+PD_GAM_FPS = 30.0
+SCORES = (0, 1, 2, 3)
+
+FEATURES_SHAPE = ("{path}: array of shape {shape}; expected (T, 263) HumanML3D features of the 22-joint SMPL body. "
+                  "Re-export the sequence, or remove its id from train.txt/test.txt.")
+MISSING_SEQUENCE = ("{split_file}, line {line}: id {seq_id!r} has no feature file {path}. Restore the file, or "
+                    "remove the id from {split_file}.")
+DUPLICATE_ID = "{split_file}, line {line}: id {seq_id!r} is listed again ({first}). List each walk once."
+ANNOTATION_ROW = ("{path}, line {line}: {text!r} is not `walk,#frames,score` (3 fields, integers 0-3 for the "
+                  "score, no header line). Fix the line.")
+SCORE_RANGE = ("{path}, line {line}: score {score!r} for walk {walk!r} is not a UPDRS gait score 0-3. Fix the "
+               "value (third column), or remove the walk.")
+NO_ANNOTATION = ("{split_file}, line {line}: id {seq_id!r} has no row in {path} (looked for walk {seq_id!r} and "
+                 "{key!r}). Add the row, or remove the id.")
+FRAMES_MISMATCH = ("{path}, line {line}: #frames {expected} for {seq_id!r}, but {file} holds {received} frames. "
+                   "Re-export the annotation or the features so that they agree.")
+MEAN_STD = ("{path}: {problem}; expected a finite (263,) array{positive}. Recompute it over the training "
+            "features, or pass normalise=False.")
+PICKLE_REFUSED = ("{path} is a pickle, and unpickling runs code stored in the file, so it is not loaded without "
+                  "trust_pickle=True (pass it only for a file whose origin you trust). {fix}")
+GAITGEN_PICKLE_FIX = ("Safer: convert it once, where running it is harmless, with lilaw_health.domains.gait.formats"
+                      ".convert_gaitgen({path!r}, {npz!r}) and load the .npz, which holds only arrays.")
+CARE_PD_PICKLE_FIX = "Or load CARE-PD's preprocessed .npz of joints (h36m_3d_world_*.npz), which holds only arrays."
+GAITGEN_ENTRY = ("{path}: entry {name!r} {problem}; expected {{'feat_data': (T, 263) array, 'updrs_score': int "
+                 "0-3}}. Fix or drop the entry.")
+GAITGEN_NPZ = ("{path}: {problem}; a GAITGen .npz export holds 'names' (n,) str, 'score' (n,) int and feat_0 .. "
+               "feat_<n-1> (T, 263) float arrays, as convert_gaitgen writes it.")
+
+
+@dataclass
+class LoadReport:
+    """What a loader read and what it skipped (seq ids per reason); logged once per load."""
+
+    source: str
+    n_read: int = 0
+    too_short: list[str] = field(default_factory=list)
+    not_finite: list[str] = field(default_factory=list)
+    unlabelled: list[str] = field(default_factory=list)
+    no_mirror: list[str] = field(default_factory=list)
+    longer_than_walk: list[str] = field(default_factory=list)
+    leaking_subjects: list[str] = field(default_factory=list)
+
+    @property
+    def n_kept(self) -> int:
+        return self.n_read - len(self.too_short) - len(self.not_finite) - len(self.unlabelled)
+
+    def summary(self) -> str:
+        counts = {name: len(getattr(self, name)) for name in ("too_short", "not_finite", "unlabelled", "no_mirror",
+                                                              "longer_than_walk", "leaking_subjects")}
+        listed = ", ".join(f"{name} {count}" for name, count in counts.items() if count)
+        return f"{self.source}: read {self.n_read}, kept {self.n_kept}" + (f" ({listed})" if listed else "")
+
+
+@dataclass(frozen=True)
+class WalkSet:
+    """One source's walks: ``table`` (one row per kept walk), ``sequences`` (float32 arrays in table
+    order) and the ``report``; PD-GaM sets also carry the ``mean``/``std`` they were normalised with."""
+
+    table: pd.DataFrame
+    sequences: list[np.ndarray]
+    report: LoadReport
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    max_frames: int = 200
+
+    def mirrored(self, index: int) -> np.ndarray:
+        """The left/right mirrored copy of walk ``index`` (PD-GaM ``_M`` file), normalised like the walk."""
+        path = self.table["mirror_path"].iloc[index] if "mirror_path" in self.table else None
+        if path is None:
+            raise InputError(FILE_MISSING.format(what="mirrored copy", path=f"{self.table['seq_id'].iloc[index]}_M.npy",
+                                                 fix="Mirror the joints (skeleton.mirror_joints) and re-encode them."))
+        features = _read_features(Path(path))
+        if self.mean is None or self.std is None:
+            return features
+        return normalise_features(features, self.mean, self.std)
+
+    def padded(self, length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Sequences (n, length, D) float32 and masks (n, length) bool, via :func:`pad_or_crop`."""
+        pairs = [pad_or_crop(sequence, length or self.max_frames) for sequence in self.sequences]
+        return np.stack([pair[0] for pair in pairs]), np.stack([pair[1] for pair in pairs])
+
+
+def pad_or_crop(sequence: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``length`` frames of ``sequence`` (T, ...), zero-padded at the end, and a (length,)
+    bool mask of the real frames (as GAITGen: longer walks keep their start)."""
+    sequence = np.asarray(sequence, dtype=np.float32)
+    kept = min(len(sequence), length)
+    out = np.zeros((length,) + sequence.shape[1:], dtype=np.float32)
+    out[:kept] = sequence[:kept]
+    mask = np.zeros(length, dtype=bool)
+    mask[:kept] = True
+    return out, mask
+
+
+def normalise_features(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """``(features - mean) / std`` as float32 (e.g. GAITGen walks with the real set's Mean/Std)."""
+    return ((np.asarray(features, dtype=np.float64) - mean) / std).astype(np.float32)
+
+
+def parse_seq_id(seq_id: str) -> dict[str, str | None]:
+    """``subject``, ``visit``, ``walk`` and the published ``annotation_key`` of a PD-GaM id."""
+    walk = seq_id.split("_")[0]
+    fields = walk.split("-")
+    return {"subject": seq_id[:3], "visit": fields[1] if len(fields) > 1 else None, "walk": walk,
+            "annotation_key": f"{walk[4:]}_{seq_id[:3]}"}
+
+
+def _read_features(path: Path) -> np.ndarray:
+    try:
+        features = np.load(path, allow_pickle=False)
+    except ValueError as error:  # an object array, or not a .npy file
+        raise InputError(FEATURES_SHAPE.format(path=path, shape=f"unreadable ({error})")) from error
+    if features.ndim != 2 or features.shape[1] != FEATURE_WIDTH or features.dtype.kind not in "fiu":
+        raise InputError(FEATURES_SHAPE.format(path=path, shape=f"{features.shape} ({features.dtype})"))
+    return features.astype(np.float32)
+
+
+def _read_ids(path: Path) -> list[tuple[int, str]]:
+    if not path.is_file():
+        raise InputError(FILE_MISSING.format(what="PD-GaM split list", path=path,
+                                             fix="Pass the folder holding train.txt and test.txt (one id a line)."))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [(number, line.strip()) for number, line in enumerate(lines, 1) if line.strip()]
+
+
+def _read_annotations(path: Path) -> dict[str, tuple[int, int, int]]:
+    """walk -> (#frames, score, line) of a header-less ``walk,#frames,score`` file."""
+    if not path.is_file():
+        raise InputError(FILE_MISSING.format(what="PD-GaM annotation file", path=path,
+                                             fix="Put Annotations/Gait/{train,test}.csv under the root or its parent."))
+    rows: dict[str, tuple[int, int, int]] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for line, row in enumerate(csv.reader(handle), 1):
+            if not row:
+                continue
+            if len(row) != 3 or not row[1].strip().isdigit() or not _is_integer(row[2]):
+                raise InputError(ANNOTATION_ROW.format(path=path, line=line, text=",".join(row)))
+            score = int(float(row[2]))
+            if score not in SCORES:
+                raise InputError(SCORE_RANGE.format(path=path, line=line, score=row[2].strip(), walk=row[0]))
+            rows[row[0].strip()] = (int(row[1]), score, line)
+    return rows
+
+
+def _is_integer(text: str) -> bool:
+    try:
+        return float(text) == int(float(text))
+    except ValueError:
+        return False
+
+
+def _annotation_dir(root: Path) -> Path:
+    for folder in (root / "Annotations" / "Gait", root.parent / "Annotations" / "Gait"):
+        if folder.is_dir():
+            return folder
+    return root / "Annotations" / "Gait"
+
+
+def _mean_std(root: Path) -> tuple[np.ndarray, np.ndarray]:
+    arrays = []
+    for name in ("Mean.npy", "Std.npy"):
+        path = root / name
+        if not path.is_file():
+            fix = "Recompute it over the training features, or pass normalise=False."
+            raise InputError(FILE_MISSING.format(what="PD-GaM normalisation file", path=path, fix=fix))
+        array = np.load(path, allow_pickle=False).astype(np.float64)
+        positive = " of positive values" if name == "Std.npy" else ""
+        if array.shape != (FEATURE_WIDTH,) or not np.isfinite(array).all() or (positive and (array <= 0).any()):
+            raise InputError(MEAN_STD.format(path=path, problem=f"shape {array.shape}, min {array.min():.3g}",
+                                             positive=positive))
+        arrays.append(array)
+    return arrays[0], arrays[1]
+
+
+def load_pd_gam(root: str | Path, *, min_frames: int = 30, max_frames: int = 200,
+                normalise: bool = True) -> WalkSet:
+    """PD-GaM walks of both splits (layout in the module docstring); ``padded()`` gives
+    ``max_frames``-long arrays and masks. Walks shorter than ``min_frames`` and walks with
+    non-finite values are dropped and counted in the report."""
+    root = Path(root)
+    if not (root / "new_joint_vecs").is_dir():
+        raise InputError(FILE_MISSING.format(what="PD-GaM feature folder", path=root / "new_joint_vecs",
+                                             fix="Pass the folder holding new_joint_vecs/, Mean.npy, Std.npy, "
+                                                 "train.txt and test.txt (GAITGen's HumanML3Drep_30fps folder)."))
+    mean, std = _mean_std(root) if normalise else (None, None)
+    report, rows, sequences = LoadReport("pd-gam"), [], []
+    listed: dict[str, str] = {}
+    for split in SPLITS:
+        files = _SplitFiles(root, split, root / f"{split}.txt", _annotation_dir(root) / f"{split}.csv", min_frames)
+        annotations = _read_annotations(files.annotations)
+        for line, seq_id in _read_ids(files.ids):
+            if seq_id in listed:
+                raise InputError(DUPLICATE_ID.format(split_file=files.ids, line=line, seq_id=seq_id,
+                                                     first=listed[seq_id]))
+            listed[seq_id] = f"{files.ids.name}, line {line}"
+            row = _pd_gam_walk(files, line, seq_id, annotations, report)
+            if row is not None:
+                rows.append(row[0])
+                sequences.append(row[1] if mean is None or std is None else normalise_features(row[1], mean, std))
+    table = pd.DataFrame(rows, columns=[*TABLE_COLUMNS, "walk", "mirror_path"])
+    train, test = (np.flatnonzero(table["split"].to_numpy() == split) for split in SPLITS)
+    report.leaking_subjects = leaking_subjects(table["subject"].to_numpy(), train, test)
+    _log(report)
+    return WalkSet(table, sequences, report, mean, std, max_frames)
+
+
+@dataclass(frozen=True)
+class _SplitFiles:
+    root: Path
+    split: str
+    ids: Path
+    annotations: Path
+    min_frames: int
+
+
+def _pd_gam_walk(files: _SplitFiles, line: int, seq_id: str, annotations: dict[str, tuple[int, int, int]],
+                 report: LoadReport) -> tuple[list[Any], np.ndarray] | None:
+    """The table row and features of one listed id, or None (counted in ``report``) if skipped."""
+    path = files.root / "new_joint_vecs" / f"{seq_id}.npy"
+    if not path.is_file():
+        raise InputError(MISSING_SEQUENCE.format(split_file=files.ids, line=line, seq_id=seq_id, path=path))
+    parts = parse_seq_id(seq_id)
+    annotation = annotations.get(seq_id) or annotations.get(str(parts["annotation_key"]))
+    if annotation is None:
+        raise InputError(NO_ANNOTATION.format(split_file=files.ids, line=line, seq_id=seq_id, path=files.annotations,
+                                              key=parts["annotation_key"]))
+    features = _read_features(path)
+    frames, score, annotation_line = annotation
+    if seq_id in annotations and frames != len(features):
+        raise InputError(FRAMES_MISMATCH.format(path=files.annotations, line=annotation_line, expected=frames,
+                                                seq_id=seq_id, file=path, received=len(features)))
+    if len(features) > frames:
+        report.longer_than_walk.append(seq_id)
+    if not _kept(seq_id, features, files.min_frames, report):
+        return None
+    mirror = path.with_name(f"{seq_id}_M.npy")
+    if not mirror.is_file():
+        report.no_mirror.append(seq_id)
+    return ([seq_id, parts["subject"], parts["visit"], score, "pd-gam", PD_GAM_FPS, len(features), files.split,
+             str(path), parts["walk"], str(mirror) if mirror.is_file() else None], features)
+
+
+def _log(report: LoadReport) -> None:
+    skipped = report.n_read - report.n_kept
+    (logger.warning if skipped or report.leaking_subjects else logger.info)(report.summary())
+
+
+def _unpickle(path: Path, trust_pickle: bool, fix: str) -> Any:
+    if not trust_pickle:
+        raise InputError(PICKLE_REFUSED.format(path=path, fix=fix))
+    import joblib  # reads joblib dumps and plain pickles alike (GAITGen and CARE-PD use joblib)
+
+    return joblib.load(path)
+
+
+def _score(value: Any) -> int | None:
+    """An integer 0-3 from an int, integral float or one-element array; None if it is not one."""
+    array = np.asarray(value)
+    if array.size != 1 or array.dtype.kind not in "iuf":
+        return None
+    number = array.item()
+    return int(number) if float(number).is_integer() and int(number) in SCORES else None
+
+
+def _gaitgen_entries(content: Any, path: Path) -> tuple[list[str], list[int], list[np.ndarray]]:
+    """Names, scores and features of GAITGen's dict of entries (or list of them, named entry_<i>)."""
+    if isinstance(content, Mapping):
+        items = [(str(name), entry) for name, entry in content.items()]
+    elif isinstance(content, (list, tuple)):
+        items = [(f"entry_{i}", entry) for i, entry in enumerate(content)]
+    else:
+        raise InputError(GAITGEN_ENTRY.format(path=path, name="(whole file)", problem=f"is a {type(content).__name__}"))
+    names, scores, features = [], [], []
+    for name, entry in items:
+        if not isinstance(entry, Mapping) or not {"feat_data", "updrs_score"} <= set(entry):
+            raise InputError(GAITGEN_ENTRY.format(path=path, name=name, problem="lacks 'feat_data' or 'updrs_score'"))
+        feature = np.asarray(entry["feat_data"])
+        if feature.ndim != 2 or feature.shape[1] != FEATURE_WIDTH or feature.dtype.kind not in "fiu":
+            raise InputError(GAITGEN_ENTRY.format(path=path, name=name,
+                                                  problem=f"has feat_data of shape {feature.shape} ({feature.dtype})"))
+        score = _score(entry["updrs_score"])
+        if score is None:
+            raise InputError(GAITGEN_ENTRY.format(path=path, name=name,
+                                                  problem=f"has updrs_score {entry['updrs_score']!r}"))
+        names.append(name)
+        scores.append(score)
+        features.append(feature.astype(np.float32))
+    return names, scores, features
+
+
+def _read_gaitgen_npz(path: Path) -> tuple[list[str], list[int], list[np.ndarray]]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not {"names", "score"} <= set(archive.files):
+                raise InputError(GAITGEN_NPZ.format(path=path, problem=f"arrays {sorted(archive.files)[:6]}"))
+            names, scores = archive["names"], archive["score"]
+            if names.dtype.kind != "U" or names.shape != scores.shape or names.ndim != 1:
+                raise InputError(GAITGEN_NPZ.format(path=path, problem=f"names {names.dtype} {names.shape}, score "
+                                                                       f"{scores.shape}"))
+            missing = [f"feat_{i}" for i in range(len(names)) if f"feat_{i}" not in archive.files]
+            if missing:
+                raise InputError(GAITGEN_NPZ.format(path=path, problem=f"no array {missing[0]}"))
+            content = {str(name): {"feat_data": archive[f"feat_{i}"], "updrs_score": scores[i]}
+                       for i, name in enumerate(names)}
+    except InputError:
+        raise
+    except ValueError as error:  # an object array, which needs pickle
+        problem = f"it cannot be read without pickle ({error})"
+        raise InputError(GAITGEN_NPZ.format(path=path, problem=problem)) from error
+    return _gaitgen_entries(content, path)
+
+
+def write_gaitgen_npz(path: str | Path, names: list[str], scores: list[int], features: list[np.ndarray]) -> Path:
+    """Write GAITGen walks as the pickle-free ``.npz`` export (arrays ``names``, ``score``, ``feat_<i>``)."""
+    arrays = {"names": np.array(names, dtype=str), "score": np.asarray(scores, dtype=np.int64)}
+    arrays.update({f"feat_{i}": np.asarray(feature, dtype=np.float32) for i, feature in enumerate(features)})
+    return atomic_write(path, lambda handle: np.savez(handle, **arrays))
+
+
+def convert_gaitgen(pickle_path: str | Path, npz_path: str | Path) -> Path:
+    """Unpickle GAITGen's output once (this runs the file's code: do it only where that is safe) and
+    write the ``.npz`` export that :func:`load_gaitgen` reads without pickle."""
+    pickle_path = Path(pickle_path)
+    return write_gaitgen_npz(npz_path, *_gaitgen_entries(_unpickle(pickle_path, True, ""), pickle_path))
+
+
+def load_gaitgen(path: str | Path, *, trust_pickle: bool = False, source: str = "gaitgen",
+                 min_frames: int = 30) -> WalkSet:
+    """GAITGen's synthetic walks (un-normalised features; normalise them with the real set's Mean/Std).
+
+    ``.npz`` (``convert_gaitgen``'s export) is read with ``allow_pickle=False``; any other file is
+    GAITGen's joblib/pickle dict ``{name: {'feat_data': (T, 263), 'updrs_score': int}}`` (or a list
+    of such dicts, named ``entry_<i>``), read only with ``trust_pickle=True``. Synthetic walks have
+    no person: each walk is its own subject, ``<source>/<name>``; all are training walks at 30 fps.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(FILE_MISSING.format(what="GAITGen file", path=path,
+                                             fix="Pass GAITGen's .pkl or its .npz export."))
+    if path.suffix == ".npz":
+        names, scores, features = _read_gaitgen_npz(path)
+    else:
+        fix = GAITGEN_PICKLE_FIX.format(path=str(path), npz=str(path.with_suffix(".npz")))
+        names, scores, features = _gaitgen_entries(_unpickle(path, trust_pickle, fix), path)
+    report, rows, sequences = LoadReport(source), [], []
+    for name, score, feature in zip(names, scores, features):
+        if _kept(name, feature, min_frames, report):
+            rows.append([name, f"{source}/{name}", None, score, source, PD_GAM_FPS, len(feature), "train", str(path)])
+            sequences.append(feature)
+    _log(report)
+    return WalkSet(pd.DataFrame(rows, columns=list(TABLE_COLUMNS)), sequences, report)
+
+
+def _kept(name: str, sequence: np.ndarray, min_frames: int, report: LoadReport) -> bool:
+    """Count a read walk; False (and counted) if it has non-finite values or is too short."""
+    report.n_read += 1
+    if not np.isfinite(sequence).all():
+        report.not_finite.append(name)
+        return False
+    if len(sequence) < min_frames:
+        report.too_short.append(name)
+        return False
+    return True
+
+
+# --- CARE-PD --------------------------------------------------------------------------------------
+
+SMPL_POSE = slice(0, 72)   # CARE-PD pickle sequences: SMPL axis-angle pose of 24 joints ...
+SMPL_TRANS = slice(72, 75)  # ... then the root translation (metres)
+H36M_JOINTS = 17
+CARE_PD_FPS = 30.0  # CARE-PD's preprocessed joints are resampled to 30 fps
+CARE_PD_COLUMNS = (*TABLE_COLUMNS, "cohort", "medication", "other", "label_set")
+CARE_PD_ENTRY = ("{path}: subject {subject!r}, walk {walk!r}: {problem}. Expected {{'pose': (T, 72), 'trans': "
+                 "(T, 3), 'beta', 'fps', 'UPDRS_GAIT': 0-3 or None, 'medication', 'other'}} as CARE-PD publishes it.")
+CARE_PD_NPZ = ("{path}: array {key!r} has shape {shape}; expected (T, 17, 3) H36M joints, or (V, T, 17, 3) views, "
+               "one array per walk named <subject>__<walk>. {fix}")
+CARE_PD_LABELS = ("{path} holds joints without scores; pass labels={{'<subject>__<walk>': score or None}}, e.g. "
+                  "dict(zip(walks.table.seq_id, walks.table.score)) of load_care_pd(<the cohort's .pkl>).")
+
+
+def load_care_pd(path: str | Path, *, trust_pickle: bool = False, labels: Mapping[str, Any] | None = None,
+                 cohort: str | None = None, min_frames: int = 30) -> WalkSet:
+    """One CARE-PD cohort: its SMPL pickle, or its preprocessed H36M ``.npz``.
+
+    - Pickle ``{subject: {walk: {pose, trans, beta, fps, UPDRS_GAIT, medication, other}}}`` (read
+      only with ``trust_pickle=True``): sequences (T, 75) float32, the SMPL pose (``SMPL_POSE``,
+      any shape holding 72 values a frame) then the translation (``SMPL_TRANS``); ``beta`` is
+      all zeros for privacy and is not kept.
+    - ``.npz`` (e.g. ``h36m_3d_world_floorXZZplus_30f_or_longer.npz``), read without pickle:
+      one (T, 17, 3) array per walk named ``<subject>__<walk>`` (a (V, T, 17, 3) array keeps view
+      0); scores from ``labels``. These keys are assumed from CARE-PD's ``smpl2h36m.py`` and are
+      still to be confirmed against a released file.
+
+    ``seq_id`` is ``<subject>__<walk>`` in both. Walks without a score (None or missing) are counted
+    as unlabelled and skipped. ``cohort`` defaults to the file name; ``label_set`` is the cohort's
+    observed score range, "0-3" if any walk scores 3, else "0-2".
+    """
+    path = Path(path)
+    cohort = cohort or path.stem
+    if not path.is_file():
+        raise InputError(FILE_MISSING.format(what="CARE-PD file", path=path, fix="Pass a cohort's .pkl or .npz."))
+    report, rows, sequences = LoadReport(f"care-pd {cohort}"), [], []
+    walks = _care_pd_npz(path, labels) if path.suffix == ".npz" else _care_pd_pickle(
+        path, _unpickle(path, trust_pickle, CARE_PD_PICKLE_FIX))
+    for seq_id, sequence, score, fps, extra in walks:
+        if score is None:
+            report.n_read += 1
+            report.unlabelled.append(seq_id)
+        elif _kept(seq_id, sequence, min_frames, report):
+            rows.append([seq_id, seq_id.split("__")[0], None, score, "care-pd", fps, len(sequence), None, str(path),
+                         cohort, *extra])
+            sequences.append(sequence)
+    table = pd.DataFrame(rows, columns=list(CARE_PD_COLUMNS[:-1]))
+    table["label_set"] = "0-3" if (table["score"] == 3).any() else "0-2"
+    _log(report)
+    return WalkSet(table, sequences, report)
+
+
+def _care_pd_pickle(path: Path, content: Any) -> list[tuple[str, np.ndarray, int | None, float, tuple[Any, Any]]]:
+    if not isinstance(content, Mapping):
+        raise InputError(CARE_PD_ENTRY.format(path=path, subject="(whole file)", walk="",
+                                              problem=f"the file holds a {type(content).__name__}"))
+    walks = []
+    for subject, subject_walks in content.items():
+        for walk, entry in (subject_walks.items() if isinstance(subject_walks, Mapping) else [("(all)", None)]):
+            where = {"path": path, "subject": subject, "walk": walk}
+            if not isinstance(entry, Mapping) or not {"pose", "trans", "fps", "UPDRS_GAIT"} <= set(entry):
+                raise InputError(CARE_PD_ENTRY.format(**where, problem="missing pose, trans, fps or UPDRS_GAIT"))
+            pose, trans = np.asarray(entry["pose"], dtype=np.float64), np.asarray(entry["trans"], dtype=np.float64)
+            if pose.size % 72 or trans.shape != (pose.size // 72, 3):
+                raise InputError(CARE_PD_ENTRY.format(**where, problem=f"pose {pose.shape} and trans {trans.shape}"))
+            score = None if entry["UPDRS_GAIT"] is None else _score(entry["UPDRS_GAIT"])
+            if entry["UPDRS_GAIT"] is not None and score is None:
+                raise InputError(CARE_PD_ENTRY.format(**where, problem=f"UPDRS_GAIT {entry['UPDRS_GAIT']!r}"))
+            sequence = np.concatenate([pose.reshape(len(trans), 72), trans], axis=1).astype(np.float32)
+            walks.append((f"{subject}__{walk}", sequence, score, float(entry["fps"]),
+                          (entry.get("medication"), entry.get("other"))))
+    return walks
+
+
+def _care_pd_npz(path: Path, labels: Mapping[str, Any] | None) -> list[
+        tuple[str, np.ndarray, int | None, float, tuple[Any, Any]]]:
+    if labels is None:
+        raise InputError(CARE_PD_LABELS.format(path=path))
+    walks = []
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            for key in archive.files:
+                joints = archive[key]
+                joints = joints[0] if joints.ndim == 4 else joints
+                if joints.ndim != 3 or joints.shape[1:] != (H36M_JOINTS, 3):
+                    raise InputError(CARE_PD_NPZ.format(path=path, key=key, shape=archive[key].shape, fix=""))
+                score = None if labels.get(key) is None else _score(labels[key])
+                if labels.get(key) is not None and score is None:
+                    raise InputError(BAD_VALUE.format(arg=f"labels[{key!r}]", expected="a UPDRS gait score 0-3 or None",
+                                                      received=repr(labels[key]), fix=""))
+                walks.append((key, joints.astype(np.float32), score, CARE_PD_FPS, (None, None)))
+    except InputError:
+        raise
+    except ValueError as error:  # an object array, which needs pickle
+        raise InputError(CARE_PD_NPZ.format(path=path, key="?", shape="unreadable without pickle",
+                                            fix=f"({error})")) from error
+    return walks
