@@ -83,7 +83,7 @@ class MixSettings:
     """
 
     generator: str = "none"
-    dataset: str = ""
+    dataset: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     source: str = "synthetic"
     ratio: float | None = None
