@@ -18,7 +18,9 @@ Datasets (the recipe's ``dataset``):
 
 A walk becomes ``{"features": (L, F), "mask": (L,)}`` (L = ``data.max_frames``, 200; padded or
 cropped, mask 1 on real frames) plus, for 263-d HumanML3D features, ``"joints"`` (L, 22, 3):
-the joint positions recovered from the features, relative to the root's ground position, and,
+the joint positions recovered from the features, relative to the root's ground position,
+with ``data.mirror_files`` ``"mirror_features"`` (L, F) (PD-GaM's ``_M.npy`` copy, or computed),
+which the ``mirror`` augmentation swaps in, and,
 with ``data.embeddings`` (an .npz of ``ids`` and ``embedding`` from your own frozen motion
 encoder), ``"embedding"`` (D,) for the ``mlp_head`` model. Splits
 are by subject: the dataset's own train/test lists (``data.scheme: given``), k-fold or
@@ -72,6 +74,7 @@ class GaitOptions:
     min_frames: int = 30
     max_frames: int = 200
     joints: bool = True
+    mirror_files: bool = False
     embeddings: str | None = None
     subjects: int = 24
     walks_per_subject: int = 6
@@ -105,6 +108,8 @@ def load_data(dataset: str, *, options: Mapping[str, Any] | None = None) -> Task
     walks = walk_set(dataset, opts)
     train, test = _split(dataset, walks.table, opts)
     samples = walk_samples(walks, opts)
+    if opts.mirror_files:
+        samples["mirror_features"] = mirrored_features(walks, samples)
     if opts.embeddings is not None:
         samples["embedding"] = read_embeddings(opts.embeddings, walks.table["seq_id"].astype(str).tolist())
     return _task_data(dataset, walks, samples, train, test, opts)
@@ -189,6 +194,27 @@ def walk_samples(walks: formats.WalkSet, opts: GaitOptions) -> dict[str, np.ndar
         joints[..., [0, 2]] -= joints[..., :1, [0, 2]]  # relative to the root's ground position
         samples["joints"] = joints * mask[..., None, None]
     return samples
+
+
+def mirrored_features(walks: formats.WalkSet, samples: dict[str, np.ndarray]) -> np.ndarray:
+    """(n, L, F) each walk's mirrored copy, padded like the walk: PD-GaM's ``_M.npy`` file where the
+    walk has one, else computed by the ``mirror`` augmentation (e.g. GAITGen walks)."""
+    import torch
+
+    from lilaw_health.domains.gait.augment import mirror
+
+    length = samples["features"].shape[1]
+    paths = walks.table["mirror_path"] if "mirror_path" in walks.table else pd.Series([None] * len(walks.table))
+    out = np.empty_like(samples["features"])
+    for i, path in enumerate(paths):
+        if isinstance(path, str) and Path(path).is_file():
+            out[i] = formats.pad_or_crop(walks.mirrored(i), length)[0]
+            continue
+        batch = {"features": torch.as_tensor(samples["features"][i:i + 1]),
+                 "mask": torch.as_tensor(samples["mask"][i:i + 1])}
+        out[i] = mirror(batch, generator=torch.Generator(), p=1.0, feature_mean=walks.mean,
+                        feature_std=walks.std)["features"][0].numpy()
+    return out
 
 
 EMBEDDINGS = ("{path}: {problem}. An embeddings file is an .npz with 'ids' (n,) str (the walks' seq_id) and "
