@@ -117,6 +117,13 @@ def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, split
         scored = difficulty[difficulty["mislabel_score"].notna()]  # a sample never trained on has no score
         metrics["detection"] = detection_metrics(scored["is_flipped"].to_numpy(), scored["mislabel_score"].to_numpy())
     sections = [Section("Data preparation", paragraphs=list(data.extras["notes"]))] if data.extras.get("notes") else []
+    if extra is not None and (extra.get("report") or extra.get("warnings")):
+        for warning in extra.get("warnings", []):
+            logger.warning(warning)
+        paragraphs = [f"WARNING: {w}" for w in extra.get("warnings", [])] + list(extra.get("report", []))
+        summary = extra.get("summary")
+        sections.append(Section(f"{domain.name} results", paragraphs=paragraphs,
+                                table=pd.DataFrame([summary]) if summary else None))
     if groups is not None:
         sections.append(group_section(groups, figure=out_dir / "group_metrics.png"))
     if (difficulty["source"] != REAL).any():

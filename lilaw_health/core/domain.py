@@ -87,7 +87,9 @@ class Domain(ABC):
     def evaluate(self, data: TaskData, *, y_true: Any, proba: Any, out_dir: Path, recipe: Any = None,
                  train_labels: Any = None) -> dict[str, Any] | None:
         """Extra per-run results stored as ``metrics["domain"]`` (None: nothing). A ``summary``
-        mapping of name -> float becomes columns of the ``compare`` table."""
+        mapping of name -> float becomes columns of the ``compare`` table; ``report`` (a list of
+        paragraphs) and ``warnings`` (a list of sentences, also logged) become a section of the
+        run's report named after the domain."""
         return None
 
     def compare_report(self, out_dir: Path, *, runs: Mapping[tuple[str, int], Path],

@@ -38,6 +38,12 @@ def gait_metrics(y_true: np.ndarray, proba: np.ndarray, *, subjects: np.ndarray 
         if out_dir is not None:
             atomic_write_text(Path(out_dir) / "subjects.csv", table.to_csv(index=False))
     result["summary"] = summary
+    result["report"] = [f"Macro-F1 over classes 0-3 {summary['macro_f1_0_3']:.3f}, over 0-2 (CARE-PD's convention) "
+                        f"{summary['macro_f1_0_2']:.3f}."]
+    if "subject_macro_f1" in summary:
+        result["report"].append(f"Per subject (mean probability over each subject's walks; {len(y_true)} test "
+                                f"walks of {result['n_subjects']} subjects; subjects.csv): macro-F1 "
+                                f"{summary['subject_macro_f1']:.3f}, accuracy {summary['subject_accuracy']:.3f}.")
     return result
 
 
