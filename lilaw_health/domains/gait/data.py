@@ -43,7 +43,7 @@ from lilaw_health.core.errors import BAD_VALUE, InputError, unknown_name
 from lilaw_health.core.options import check_option_names, expected_type
 from lilaw_health.core.paths import default_cache
 from lilaw_health.data_cards import load_card
-from lilaw_health.domains.gait import folds, formats
+from lilaw_health.domains.gait import care_pd, folds, formats, gaitgen
 from lilaw_health.domains.gait.features import FEATURE_WIDTH, features_to_joints
 
 LOGGER = logging.getLogger(__name__)
@@ -129,13 +129,13 @@ def walk_set(dataset: str, opts: GaitOptions) -> formats.WalkSet:
     if opts.path is None:
         raise InputError(NEEDS.format(dataset=dataset, key="path", what="the file to read", example="walks.npz"))
     if dataset == "care_pd":
-        return formats.load_care_pd(opts.path, trust_pickle=opts.trust_pickle, min_frames=opts.min_frames)
+        return care_pd.load_care_pd(opts.path, trust_pickle=opts.trust_pickle, min_frames=opts.min_frames)
     return _normalised_gaitgen(opts.path, opts)
 
 
 def _normalised_gaitgen(path: str | Path, opts: GaitOptions) -> formats.WalkSet:
     """GAITGen walks, normalised with the real set's Mean/Std when ``data.root`` names it."""
-    walks = formats.load_gaitgen(path, trust_pickle=opts.trust_pickle, source=opts.source or "gaitgen",
+    walks = gaitgen.load_gaitgen(path, trust_pickle=opts.trust_pickle, source=opts.source or "gaitgen",
                                  min_frames=opts.min_frames)
     root = Path(opts.root) if opts.root else None
     if root is None or not (root / "Mean.npy").is_file():

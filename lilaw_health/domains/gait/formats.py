@@ -1,8 +1,12 @@
-"""Readers of the published Parkinson's gait layouts: PD-GaM, GAITGen output and CARE-PD.
+"""Readers of the published Parkinson's gait layouts: the walk set every reader returns, and PD-GaM.
 
-Every loader returns a :class:`WalkSet`: a table with one row per kept walk (columns
-``TABLE_COLUMNS`` plus what the source knows: ``walk``, ``mirror_path``, ``cohort``, ...), the
-sequences as float32 arrays, and a :class:`LoadReport` counting what was skipped and why.
+Every loader (:func:`load_pd_gam` here; GAITGen output:
+:func:`~lilaw_health.domains.gait.gaitgen.load_gaitgen`; CARE-PD:
+:func:`~lilaw_health.domains.gait.care_pd.load_care_pd`) returns a :class:`WalkSet`: a table
+with one row per kept walk (columns ``TABLE_COLUMNS`` plus what the source knows: ``walk``,
+``mirror_path``, ``cohort``, ...), the sequences as float32 arrays, and a :class:`LoadReport`
+counting what was skipped and why. The helpers they share (:func:`keep_walk`,
+:func:`log_report`, :func:`unpickle` behind its opt-in, :func:`as_score`) are here too.
 
 PD-GaM (``load_pd_gam``), as GAITGen reads it: ``new_joint_vecs/<seq_id>.npy`` (T, 263),
 the mirrored ``<seq_id>_M.npy`` (kept as ``mirror_path`` for mirroring augmentation, not as a
@@ -20,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lilaw_health.core.checkpoint import atomic_write
-from lilaw_health.core.errors import BAD_VALUE, FILE_MISSING, InputError
+from lilaw_health.core.errors import FILE_MISSING, InputError
 from lilaw_health.domains.gait.features import FEATURE_WIDTH
 from lilaw_health.domains.gait.folds import leaking_subjects
 
@@ -57,13 +59,6 @@ MEAN_STD = ("{path}: {problem}; expected a finite (263,) array{positive}. Recomp
             "features, or pass normalise=False.")
 PICKLE_REFUSED = ("{path} is a pickle, and unpickling runs code stored in the file, so it is not loaded without "
                   "trust_pickle=True (pass it only for a file whose origin you trust). {fix}")
-GAITGEN_PICKLE_FIX = ("Safer: convert it once, where running it is harmless, with lilaw_health.domains.gait.formats"
-                      ".convert_gaitgen({path!r}, {npz!r}) and load the .npz, which holds only arrays.")
-CARE_PD_PICKLE_FIX = "Or load CARE-PD's preprocessed .npz of joints (h36m_3d_world_*.npz), which holds only arrays."
-GAITGEN_ENTRY = ("{path}: entry {name!r} {problem}; expected {{'feat_data': (T, 263) array, 'updrs_score': int "
-                 "0-3}}. Fix or drop the entry.")
-GAITGEN_NPZ = ("{path}: {problem}; a GAITGen .npz export holds 'names' (n,) str, 'score' (n,) int and feat_0 .. "
-               "feat_<n-1> (T, 263) float arrays, as convert_gaitgen writes it.")
 
 
 @dataclass
@@ -239,7 +234,7 @@ def load_pd_gam(root: str | Path, *, min_frames: int = 30, max_frames: int = 200
     table = pd.DataFrame(rows, columns=[*TABLE_COLUMNS, "walk", "mirror_path"])
     train, test = (np.flatnonzero(table["split"].to_numpy() == split) for split in SPLITS)
     report.leaking_subjects = leaking_subjects(table["subject"].to_numpy(), train, test)
-    _log(report)
+    log_report(report)
     return WalkSet(table, sequences, report, mean, std, max_frames)
 
 
@@ -270,7 +265,7 @@ def _pd_gam_walk(files: _SplitFiles, line: int, seq_id: str, annotations: dict[s
                                                 seq_id=seq_id, file=path, received=len(features)))
     if len(features) > frames:
         report.longer_than_walk.append(seq_id)
-    if not _kept(seq_id, features, files.min_frames, report):
+    if not keep_walk(seq_id, features, files.min_frames, report):
         return None
     mirror = path.with_name(f"{seq_id}_M.npy")
     if not mirror.is_file():
@@ -279,12 +274,18 @@ def _pd_gam_walk(files: _SplitFiles, line: int, seq_id: str, annotations: dict[s
              str(path), parts["walk"], str(mirror) if mirror.is_file() else None], features)
 
 
-def _log(report: LoadReport) -> None:
+# --- shared by every reader -----------------------------------------------------------------------
+
+
+def log_report(report: LoadReport) -> None:
+    """Log the report's summary once: a warning if walks were skipped or subjects leak, else info."""
     skipped = report.n_read - report.n_kept
     (logger.warning if skipped or report.leaking_subjects else logger.info)(report.summary())
 
 
-def _unpickle(path: Path, trust_pickle: bool, fix: str) -> Any:
+def unpickle(path: Path, trust_pickle: bool, fix: str) -> Any:
+    """The content of the joblib dump or pickle ``path``, read only with ``trust_pickle``; else an
+    InputError (``PICKLE_REFUSED``) ending with ``fix``."""
     if not trust_pickle:
         raise InputError(PICKLE_REFUSED.format(path=path, fix=fix))
     import joblib  # reads joblib dumps and plain pickles alike (GAITGen and CARE-PD use joblib)
@@ -292,7 +293,7 @@ def _unpickle(path: Path, trust_pickle: bool, fix: str) -> Any:
     return joblib.load(path)
 
 
-def _score(value: Any) -> int | None:
+def as_score(value: Any) -> int | None:
     """An integer 0-3 from an int, integral float or one-element array; None if it is not one."""
     array = np.asarray(value)
     if array.size != 1 or array.dtype.kind not in "iuf":
@@ -301,96 +302,7 @@ def _score(value: Any) -> int | None:
     return int(number) if float(number).is_integer() and int(number) in SCORES else None
 
 
-def _gaitgen_entries(content: Any, path: Path) -> tuple[list[str], list[int], list[np.ndarray]]:
-    """Names, scores and features of GAITGen's dict of entries (or list of them, named entry_<i>)."""
-    if isinstance(content, Mapping):
-        items = [(str(name), entry) for name, entry in content.items()]
-    elif isinstance(content, (list, tuple)):
-        items = [(f"entry_{i}", entry) for i, entry in enumerate(content)]
-    else:
-        raise InputError(GAITGEN_ENTRY.format(path=path, name="(whole file)", problem=f"is a {type(content).__name__}"))
-    names, scores, features = [], [], []
-    for name, entry in items:
-        if not isinstance(entry, Mapping) or not {"feat_data", "updrs_score"} <= set(entry):
-            raise InputError(GAITGEN_ENTRY.format(path=path, name=name, problem="lacks 'feat_data' or 'updrs_score'"))
-        feature = np.asarray(entry["feat_data"])
-        if feature.ndim != 2 or feature.shape[1] != FEATURE_WIDTH or feature.dtype.kind not in "fiu":
-            raise InputError(GAITGEN_ENTRY.format(path=path, name=name,
-                                                  problem=f"has feat_data of shape {feature.shape} ({feature.dtype})"))
-        score = _score(entry["updrs_score"])
-        if score is None:
-            raise InputError(GAITGEN_ENTRY.format(path=path, name=name,
-                                                  problem=f"has updrs_score {entry['updrs_score']!r}"))
-        names.append(name)
-        scores.append(score)
-        features.append(feature.astype(np.float32))
-    return names, scores, features
-
-
-def _read_gaitgen_npz(path: Path) -> tuple[list[str], list[int], list[np.ndarray]]:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not {"names", "score"} <= set(archive.files):
-                raise InputError(GAITGEN_NPZ.format(path=path, problem=f"arrays {sorted(archive.files)[:6]}"))
-            names, scores = archive["names"], archive["score"]
-            if names.dtype.kind != "U" or names.shape != scores.shape or names.ndim != 1:
-                raise InputError(GAITGEN_NPZ.format(path=path, problem=f"names {names.dtype} {names.shape}, score "
-                                                                       f"{scores.shape}"))
-            missing = [f"feat_{i}" for i in range(len(names)) if f"feat_{i}" not in archive.files]
-            if missing:
-                raise InputError(GAITGEN_NPZ.format(path=path, problem=f"no array {missing[0]}"))
-            content = {str(name): {"feat_data": archive[f"feat_{i}"], "updrs_score": scores[i]}
-                       for i, name in enumerate(names)}
-    except InputError:
-        raise
-    except ValueError as error:  # an object array, which needs pickle
-        problem = f"it cannot be read without pickle ({error})"
-        raise InputError(GAITGEN_NPZ.format(path=path, problem=problem)) from error
-    return _gaitgen_entries(content, path)
-
-
-def write_gaitgen_npz(path: str | Path, names: list[str], scores: list[int], features: list[np.ndarray]) -> Path:
-    """Write GAITGen walks as the pickle-free ``.npz`` export (arrays ``names``, ``score``, ``feat_<i>``)."""
-    arrays = {"names": np.array(names, dtype=str), "score": np.asarray(scores, dtype=np.int64)}
-    arrays.update({f"feat_{i}": np.asarray(feature, dtype=np.float32) for i, feature in enumerate(features)})
-    return atomic_write(path, lambda handle: np.savez(handle, **arrays))
-
-
-def convert_gaitgen(pickle_path: str | Path, npz_path: str | Path) -> Path:
-    """Unpickle GAITGen's output once (this runs the file's code: do it only where that is safe) and
-    write the ``.npz`` export that :func:`load_gaitgen` reads without pickle."""
-    pickle_path = Path(pickle_path)
-    return write_gaitgen_npz(npz_path, *_gaitgen_entries(_unpickle(pickle_path, True, ""), pickle_path))
-
-
-def load_gaitgen(path: str | Path, *, trust_pickle: bool = False, source: str = "gaitgen",
-                 min_frames: int = 30) -> WalkSet:
-    """GAITGen's synthetic walks (un-normalised features; normalise them with the real set's Mean/Std).
-
-    ``.npz`` (``convert_gaitgen``'s export) is read with ``allow_pickle=False``; any other file is
-    GAITGen's joblib/pickle dict ``{name: {'feat_data': (T, 263), 'updrs_score': int}}`` (or a list
-    of such dicts, named ``entry_<i>``), read only with ``trust_pickle=True``. Synthetic walks have
-    no person: each walk is its own subject, ``<source>/<name>``; all are training walks at 30 fps.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(FILE_MISSING.format(what="GAITGen file", path=path,
-                                             fix="Pass GAITGen's .pkl or its .npz export."))
-    if path.suffix == ".npz":
-        names, scores, features = _read_gaitgen_npz(path)
-    else:
-        fix = GAITGEN_PICKLE_FIX.format(path=str(path), npz=str(path.with_suffix(".npz")))
-        names, scores, features = _gaitgen_entries(_unpickle(path, trust_pickle, fix), path)
-    report, rows, sequences = LoadReport(source), [], []
-    for name, score, feature in zip(names, scores, features):
-        if _kept(name, feature, min_frames, report):
-            rows.append([name, f"{source}/{name}", None, score, source, PD_GAM_FPS, len(feature), "train", str(path)])
-            sequences.append(feature)
-    _log(report)
-    return WalkSet(pd.DataFrame(rows, columns=list(TABLE_COLUMNS)), sequences, report)
-
-
-def _kept(name: str, sequence: np.ndarray, min_frames: int, report: LoadReport) -> bool:
+def keep_walk(name: str, sequence: np.ndarray, min_frames: int, report: LoadReport) -> bool:
     """Count a read walk; False (and counted) if it has non-finite values or is too short."""
     report.n_read += 1
     if not np.isfinite(sequence).all():
@@ -400,103 +312,3 @@ def _kept(name: str, sequence: np.ndarray, min_frames: int, report: LoadReport) 
         report.too_short.append(name)
         return False
     return True
-
-
-# --- CARE-PD --------------------------------------------------------------------------------------
-
-SMPL_POSE = slice(0, 72)   # CARE-PD pickle sequences: SMPL axis-angle pose of 24 joints ...
-SMPL_TRANS = slice(72, 75)  # ... then the root translation (metres)
-H36M_JOINTS = 17
-CARE_PD_FPS = 30.0  # CARE-PD's preprocessed joints are resampled to 30 fps
-CARE_PD_COLUMNS = (*TABLE_COLUMNS, "cohort", "medication", "other", "label_set")
-CARE_PD_ENTRY = ("{path}: subject {subject!r}, walk {walk!r}: {problem}. Expected {{'pose': (T, 72), 'trans': "
-                 "(T, 3), 'beta', 'fps', 'UPDRS_GAIT': 0-3 or None, 'medication', 'other'}} as CARE-PD publishes it.")
-CARE_PD_NPZ = ("{path}: array {key!r} has shape {shape}; expected (T, 17, 3) H36M joints, or (V, T, 17, 3) views, "
-               "one array per walk named <subject>__<walk>. {fix}")
-CARE_PD_LABELS = ("{path} holds joints without scores; pass labels={{'<subject>__<walk>': score or None}}, e.g. "
-                  "dict(zip(walks.table.seq_id, walks.table.score)) of load_care_pd(<the cohort's .pkl>).")
-
-
-def load_care_pd(path: str | Path, *, trust_pickle: bool = False, labels: Mapping[str, Any] | None = None,
-                 cohort: str | None = None, min_frames: int = 30) -> WalkSet:
-    """One CARE-PD cohort: its SMPL pickle, or its preprocessed H36M ``.npz``.
-
-    - Pickle ``{subject: {walk: {pose, trans, beta, fps, UPDRS_GAIT, medication, other}}}`` (read
-      only with ``trust_pickle=True``): sequences (T, 75) float32, the SMPL pose (``SMPL_POSE``,
-      any shape holding 72 values a frame) then the translation (``SMPL_TRANS``); ``beta`` is
-      all zeros for privacy and is not kept.
-    - ``.npz`` (e.g. ``h36m_3d_world_floorXZZplus_30f_or_longer.npz``), read without pickle:
-      one (T, 17, 3) array per walk named ``<subject>__<walk>`` (a (V, T, 17, 3) array keeps view
-      0); scores from ``labels``. These keys are assumed from CARE-PD's ``smpl2h36m.py`` and are
-      still to be confirmed against a released file.
-
-    ``seq_id`` is ``<subject>__<walk>`` in both. Walks without a score (None or missing) are counted
-    as unlabelled and skipped. ``cohort`` defaults to the file name; ``label_set`` is the cohort's
-    observed score range, "0-3" if any walk scores 3, else "0-2".
-    """
-    path = Path(path)
-    cohort = cohort or path.stem
-    if not path.is_file():
-        raise InputError(FILE_MISSING.format(what="CARE-PD file", path=path, fix="Pass a cohort's .pkl or .npz."))
-    report, rows, sequences = LoadReport(f"care-pd {cohort}"), [], []
-    walks = _care_pd_npz(path, labels) if path.suffix == ".npz" else _care_pd_pickle(
-        path, _unpickle(path, trust_pickle, CARE_PD_PICKLE_FIX))
-    for seq_id, sequence, score, fps, extra in walks:
-        if score is None:
-            report.n_read += 1
-            report.unlabelled.append(seq_id)
-        elif _kept(seq_id, sequence, min_frames, report):
-            rows.append([seq_id, seq_id.split("__")[0], None, score, "care-pd", fps, len(sequence), None, str(path),
-                         cohort, *extra])
-            sequences.append(sequence)
-    table = pd.DataFrame(rows, columns=list(CARE_PD_COLUMNS[:-1]))
-    table["label_set"] = "0-3" if (table["score"] == 3).any() else "0-2"
-    _log(report)
-    return WalkSet(table, sequences, report)
-
-
-def _care_pd_pickle(path: Path, content: Any) -> list[tuple[str, np.ndarray, int | None, float, tuple[Any, Any]]]:
-    if not isinstance(content, Mapping):
-        raise InputError(CARE_PD_ENTRY.format(path=path, subject="(whole file)", walk="",
-                                              problem=f"the file holds a {type(content).__name__}"))
-    walks = []
-    for subject, subject_walks in content.items():
-        for walk, entry in (subject_walks.items() if isinstance(subject_walks, Mapping) else [("(all)", None)]):
-            where = {"path": path, "subject": subject, "walk": walk}
-            if not isinstance(entry, Mapping) or not {"pose", "trans", "fps", "UPDRS_GAIT"} <= set(entry):
-                raise InputError(CARE_PD_ENTRY.format(**where, problem="missing pose, trans, fps or UPDRS_GAIT"))
-            pose, trans = np.asarray(entry["pose"], dtype=np.float64), np.asarray(entry["trans"], dtype=np.float64)
-            if pose.size % 72 or trans.shape != (pose.size // 72, 3):
-                raise InputError(CARE_PD_ENTRY.format(**where, problem=f"pose {pose.shape} and trans {trans.shape}"))
-            score = None if entry["UPDRS_GAIT"] is None else _score(entry["UPDRS_GAIT"])
-            if entry["UPDRS_GAIT"] is not None and score is None:
-                raise InputError(CARE_PD_ENTRY.format(**where, problem=f"UPDRS_GAIT {entry['UPDRS_GAIT']!r}"))
-            sequence = np.concatenate([pose.reshape(len(trans), 72), trans], axis=1).astype(np.float32)
-            walks.append((f"{subject}__{walk}", sequence, score, float(entry["fps"]),
-                          (entry.get("medication"), entry.get("other"))))
-    return walks
-
-
-def _care_pd_npz(path: Path, labels: Mapping[str, Any] | None) -> list[
-        tuple[str, np.ndarray, int | None, float, tuple[Any, Any]]]:
-    if labels is None:
-        raise InputError(CARE_PD_LABELS.format(path=path))
-    walks = []
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            for key in archive.files:
-                joints = archive[key]
-                joints = joints[0] if joints.ndim == 4 else joints
-                if joints.ndim != 3 or joints.shape[1:] != (H36M_JOINTS, 3):
-                    raise InputError(CARE_PD_NPZ.format(path=path, key=key, shape=archive[key].shape, fix=""))
-                score = None if labels.get(key) is None else _score(labels[key])
-                if labels.get(key) is not None and score is None:
-                    raise InputError(BAD_VALUE.format(arg=f"labels[{key!r}]", expected="a UPDRS gait score 0-3 or None",
-                                                      received=repr(labels[key]), fix=""))
-                walks.append((key, joints.astype(np.float32), score, CARE_PD_FPS, (None, None)))
-    except InputError:
-        raise
-    except ValueError as error:  # an object array, which needs pickle
-        raise InputError(CARE_PD_NPZ.format(path=path, key="?", shape="unreadable without pickle",
-                                            fix=f"({error})")) from error
-    return walks

@@ -31,7 +31,8 @@ import pandas as pd
 from lilaw_health.core.checkpoint import atomic_write, atomic_write_text
 from lilaw_health.core.errors import BAD_VALUE, InputError
 from lilaw_health.domains.gait.features import SLICES, joints_to_features
-from lilaw_health.domains.gait.formats import parse_seq_id, write_gaitgen_npz
+from lilaw_health.domains.gait.formats import parse_seq_id
+from lilaw_health.domains.gait.gaitgen import write_gaitgen_npz
 from lilaw_health.domains.gait.skeleton import mirror_joints
 from lilaw_health.domains.gait.walker import SubjectParams, subject_params, walk
 
@@ -149,7 +150,7 @@ def write_gaitgen(path: str | Path, *, n_walks: int, seed: int = 0, wrong_label_
                   fps: float = 30.0) -> pd.DataFrame:
     """Write ``n_walks`` GAITGen-style walks (uniform true scores 0-3) to ``path`` and their truth
     to ``render_truth.csv`` beside it; returns the truth (name, subject, true_score, given_score,
-    wrong_label, domain_shift, n_frames). ``format``: "npz" (``formats.write_gaitgen_npz``) or
+    wrong_label, domain_shift, n_frames). ``format``: "npz" (``gaitgen.write_gaitgen_npz``) or
     "pickle" (GAITGen's dict of {'feat_data', 'updrs_score'})."""
     _check("n_walks", n_walks, isinstance(n_walks, int) and n_walks >= 1, "an integer >= 1")
     _check("wrong_label_share", wrong_label_share, 0 <= wrong_label_share <= 1, "a number in [0, 1]")

@@ -12,6 +12,8 @@ module's ``forward`` takes a batch dict (each key stacked with a leading batch d
 The sequence models (``tcn``, ``transformer``, ``gru``, ``stgcn``) never let padded frames into
 their output: the inputs of padded frames are zeroed (or left out by packing and attention
 masks) and every pooling averages real frames only, so changing padded frames changes nothing.
+``stgcn`` is defined in :mod:`~lilaw_health.domains.gait.stgcn`; the input and option checks
+all models share are in :mod:`~lilaw_health.domains.gait.model_checks`.
 """
 
 from __future__ import annotations
@@ -27,28 +29,29 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from lilaw_health.core.data import TaskData
-from lilaw_health.core.errors import BAD_VALUE, SHAPE, ConfigError, InputError
+from lilaw_health.core.errors import ConfigError, InputError
 from lilaw_health.core.registry import Registry
-from lilaw_health.domains.gait.features import RIC
-from lilaw_health.domains.gait.skeleton import PARENTS
+from lilaw_health.domains.gait.model_checks import (
+    NOT_A_SAMPLE,
+    batch_mask,
+    describe,
+    input_width,
+    model_input,
+    require,
+    require_dropout,
+    require_positive_ints,
+)
+from lilaw_health.domains.gait.stgcn import STGCN
 
 MODELS: Registry[Callable[..., nn.Module]] = Registry("gait model")
 
 UNKNOWN_OPTION = ("unknown option(s) {bad} for gait model {model!r}; accepted: {accepted}. "
                   "Fix the keys under model_args in the recipe.")
-NOT_A_SAMPLE = ("gait model {model!r} takes samples that are dicts of tensors (e.g. {{'features': (L, 263), "
-                "'mask': (L,)}}); received {received}. Load the data with the gait domain, or build "
-                "ArrayDataset({{'features': ..., 'mask': ...}}, labels).")
-KEY_MISSING = "gait model {model!r} reads the input {key!r}, which the {where} lacks (it has: {present}). {fix}"
-FEATURES_FIX = ("Give every sample 'features' (L, F) and 'mask' (L,), as the gait domain's loader does, "
-                "or choose mlp_head for 'embedding' inputs.")
 EMBEDDING_FIX = ("mlp_head classifies embeddings from your frozen motion encoder: give every sample an "
                  "'embedding' (D,) float32 array, e.g. ArrayDataset({'embedding': embeddings}, labels) with "
                  "embeddings of shape (n_samples, D), or choose a sequence model (tcn, transformer, gru, stgcn).")
 MASK_NOT_PREFIX = ("{arg} must be 1 for the real frames followed by 0 for the padding, in every sample; "
                    "sample {index} is not. Pad sequences at the end (the gait domain's loader does).")
-BAD_OPTION_FIX = "Fix the value under model_args in the recipe."
-JOINTS_FIX = "stgcn's graph is SMPL's 22 body joints in HumanML3D order (the gait domain's 'joints')."
 
 
 def build_model(name: str, *, data: TaskData, options: Mapping[str, Any] | None = None) -> nn.Module:
@@ -80,7 +83,7 @@ def build_model(name: str, *, data: TaskData, options: Mapping[str, Any] | None 
         raise ConfigError(UNKNOWN_OPTION.format(bad=bad, model=name, accepted=", ".join(sorted(accepted))))
     sample = data.train[0][0]  # type: ignore[index]
     if not isinstance(sample, Mapping):
-        raise InputError(NOT_A_SAMPLE.format(model=name, received=_describe(sample)))
+        raise InputError(NOT_A_SAMPLE.format(model=name, received=describe(sample)))
     return factory(sample, data.n_classes, **options)
 
 
@@ -108,11 +111,11 @@ class TemporalCNN(nn.Module):
                  dilations: Iterable[int] = (1, 2, 4, 8), dropout: float = 0.1) -> None:
         super().__init__()
         dilations = tuple(dilations)
-        _require_positive_ints("tcn", width=width, **{f"dilations[{i}]": d for i, d in enumerate(dilations)})
-        _require("tcn", "kernel_size", isinstance(kernel_size, int) and kernel_size % 2 == 1 and kernel_size > 0,
-                 "an odd positive integer", kernel_size)
-        _require_dropout("tcn", dropout)
-        self.stem = nn.Conv1d(_width(sample, "features", "tcn"), width, 1)
+        require_positive_ints("tcn", width=width, **{f"dilations[{i}]": d for i, d in enumerate(dilations)})
+        require("tcn", "kernel_size", isinstance(kernel_size, int) and kernel_size % 2 == 1 and kernel_size > 0,
+                "an odd positive integer", kernel_size)
+        require_dropout("tcn", dropout)
+        self.stem = nn.Conv1d(input_width(sample, "features", "tcn"), width, 1)
         self.blocks = nn.ModuleList(nn.Sequential(
             nn.Conv1d(width, width, kernel_size, dilation=d, padding=d * (kernel_size - 1) // 2),
             nn.BatchNorm1d(width), nn.ReLU(), nn.Dropout(dropout)) for d in dilations)
@@ -149,11 +152,11 @@ class GaitTransformer(nn.Module):
     def __init__(self, sample: Mapping[str, Tensor], n_classes: int, *, d_model: int = 64, n_heads: int = 4,
                  n_layers: int = 2, dim_feedforward: int = 128, dropout: float = 0.1) -> None:
         super().__init__()
-        _require_positive_ints("transformer", d_model=d_model, n_heads=n_heads, n_layers=n_layers,
-                               dim_feedforward=dim_feedforward)
-        _require("transformer", "n_heads", d_model % n_heads == 0, f"a divisor of d_model={d_model}", n_heads)
-        _require_dropout("transformer", dropout)
-        self.embed = nn.Linear(_width(sample, "features", "transformer"), d_model)
+        require_positive_ints("transformer", d_model=d_model, n_heads=n_heads, n_layers=n_layers,
+                              dim_feedforward=dim_feedforward)
+        require("transformer", "n_heads", d_model % n_heads == 0, f"a divisor of d_model={d_model}", n_heads)
+        require_dropout("transformer", dropout)
+        self.embed = nn.Linear(input_width(sample, "features", "transformer"), d_model)
         layer = nn.TransformerEncoderLayer(d_model, n_heads, dim_feedforward, dropout, batch_first=True)
         self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
         self.head = nn.Linear(d_model, n_classes)
@@ -188,9 +191,9 @@ class GaitGRU(nn.Module):
     def __init__(self, sample: Mapping[str, Tensor], n_classes: int, *, hidden_size: int = 64, num_layers: int = 2,
                  bidirectional: bool = True, dropout: float = 0.1) -> None:
         super().__init__()
-        _require_positive_ints("gru", hidden_size=hidden_size, num_layers=num_layers)
-        _require_dropout("gru", dropout)
-        self.gru = nn.GRU(_width(sample, "features", "gru"), hidden_size, num_layers, batch_first=True,
+        require_positive_ints("gru", hidden_size=hidden_size, num_layers=num_layers)
+        require_dropout("gru", dropout)
+        self.gru = nn.GRU(input_width(sample, "features", "gru"), hidden_size, num_layers, batch_first=True,
                           bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
         self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_classes)
 
@@ -203,89 +206,7 @@ class GaitGRU(nn.Module):
         return self.head(last_layer.transpose(0, 1).reshape(len(features), -1))
 
 
-@MODELS.register("stgcn")
-class STGCN(nn.Module):
-    """A light ST-GCN (Yan et al. 2018) over the 22-joint SMPL skeleton.
-
-    Each block is a graph convolution (1x1 convolution, then mixing over the normalised
-    adjacency ``D^-1/2 (I + A) D^-1/2``, A the parent/child bones) and a temporal convolution,
-    with a residual path; blocks with a temporal stride of 2 halve the frame rate (and the
-    mask with it). The output is the mean over real frames and joints.
-
-    The joints come from the ``joints`` key (batch, L, 22, 3), root-relative positions that the
-    gait domain provides; prefer it. Without it they are read from the features' ric slice
-    (joint 0, the root, at the origin, then joints 1..21); since the features are normalised per
-    feature, those positions are in normalised units, not metres.
-
-    Parameters
-    ----------
-    sample : dict of Tensor
-        One input; ``joints`` (L, 22, 3), or ``features`` (L, 263) without it.
-    n_classes : int
-    channels : sequence of int, default (32, 64, 64)
-        Width of each block.
-    strides : sequence of int, default (1, 2, 2)
-        Temporal stride of each block (same length as ``channels``).
-    temporal_kernel : int, odd, default 9
-    dropout : float in [0, 1), default 0.1
-    """
-
-    def __init__(self, sample: Mapping[str, Tensor], n_classes: int, *, channels: Iterable[int] = (32, 64, 64),
-                 strides: Iterable[int] = (1, 2, 2), temporal_kernel: int = 9, dropout: float = 0.1) -> None:
-        super().__init__()
-        channels, strides = tuple(channels), tuple(strides)
-        _require_positive_ints("stgcn", **{f"channels[{i}]": c for i, c in enumerate(channels)},
-                               **{f"strides[{i}]": s for i, s in enumerate(strides)})
-        _require("stgcn", "channels", len(channels) > 0, "a non-empty sequence of widths", channels)
-        _require("stgcn", "strides", len(strides) == len(channels), f"{len(channels)} strides, one per block",
-                 strides)
-        _require("stgcn", "temporal_kernel", isinstance(temporal_kernel, int) and temporal_kernel % 2 == 1
-                 and temporal_kernel > 0, "an odd positive integer", temporal_kernel)
-        _require_dropout("stgcn", dropout)
-        joints = _stgcn_joints(sample, "stgcn", batched=False)
-        if tuple(joints.shape[-2:]) != (len(PARENTS), 3):
-            raise InputError(SHAPE.format(arg="the samples' joints", expected="(L, 22, 3)",
-                                          received=tuple(joints.shape), fix=JOINTS_FIX))
-        self.register_buffer("adjacency", normalised_adjacency(PARENTS))
-        self.input_norm = nn.BatchNorm1d(joints.shape[-2] * joints.shape[-1])
-        widths = (joints.shape[-1], *channels)
-        self.blocks = nn.ModuleList(_GraphTemporalBlock(c_in, c_out, temporal_kernel, stride, dropout)
-                                    for c_in, c_out, stride in zip(widths[:-1], widths[1:], strides))
-        self.head = nn.Linear(widths[-1], n_classes)
-
-    def forward(self, batch: Mapping[str, Tensor]) -> Tensor:
-        joints, mask = _stgcn_joints(batch, "stgcn", batched=True), _batch_mask(batch, "stgcn")
-        n, length, n_joints, dims = joints.shape
-        keep = mask.view(n, 1, length, 1)
-        flat = joints.masked_fill(keep.view(n, length, 1, 1) == 0, 0.0).reshape(n, length, n_joints * dims)
-        hidden = self.input_norm(flat.transpose(1, 2)).view(n, n_joints, dims, length).permute(0, 2, 3, 1) * keep
-        for block in self.blocks:
-            strided = keep[:, :, :: block.stride]  # output frame t is centred on input frame t * stride
-            hidden, keep = block(hidden, self.adjacency, keep, strided), strided
-        pooled = hidden.sum(dim=(2, 3)) / (keep.sum(dim=(1, 2, 3)).clamp_min(1.0) * n_joints).unsqueeze(1)
-        return self.head(pooled)
-
-
-class _GraphTemporalBlock(nn.Module):
-    """Graph convolution, BatchNorm-ReLU, temporal convolution, BatchNorm, residual, ReLU."""
-
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, dropout: float) -> None:
-        super().__init__()
-        self.stride = stride
-        self.spatial = nn.Conv2d(c_in, c_out, 1)
-        self.spatial_norm = nn.Sequential(nn.BatchNorm2d(c_out), nn.ReLU())
-        self.temporal = nn.Sequential(nn.Conv2d(c_out, c_out, (kernel, 1), stride=(stride, 1),
-                                                padding=(kernel // 2, 0)), nn.BatchNorm2d(c_out), nn.Dropout(dropout))
-        same = c_in == c_out and stride == 1
-        self.residual = nn.Identity() if same else nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=(stride, 1)),
-                                                                 nn.BatchNorm2d(c_out))
-
-    def forward(self, x: Tensor, adjacency: Tensor, keep: Tensor, strided: Tensor) -> Tensor:
-        """x (batch, c_in, L, joints), zero on padded frames; keep (batch, 1, L, 1) and its strided
-        copy (batch, 1, ceil(L / stride), 1) mark the real frames of the input and the output."""
-        spatial = torch.einsum("nctv,vw->nctw", self.spatial(x), adjacency)
-        hidden = self.temporal(self.spatial_norm(spatial) * keep)
-        return torch.relu(hidden + self.residual(x)) * strided
+MODELS.add("stgcn", STGCN)
 
 
 @MODELS.register("mlp_head")
@@ -309,36 +230,22 @@ class EmbeddingMLP(nn.Module):
                  dropout: float = 0.1) -> None:
         super().__init__()
         hidden_sizes = tuple(hidden_sizes)
-        _require_positive_ints("mlp_head", **{f"hidden_sizes[{i}]": h for i, h in enumerate(hidden_sizes)})
-        _require_dropout("mlp_head", dropout)
-        widths = (_width(sample, "embedding", "mlp_head", fix=EMBEDDING_FIX), *hidden_sizes)
+        require_positive_ints("mlp_head", **{f"hidden_sizes[{i}]": h for i, h in enumerate(hidden_sizes)})
+        require_dropout("mlp_head", dropout)
+        widths = (input_width(sample, "embedding", "mlp_head", fix=EMBEDDING_FIX), *hidden_sizes)
         layers: list[nn.Module] = []
         for w_in, w_out in pairwise(widths):
             layers += [nn.Linear(w_in, w_out), nn.ReLU(), nn.Dropout(dropout)]
         self.body = nn.Sequential(*layers, nn.Linear(widths[-1], n_classes))
 
     def forward(self, batch: Mapping[str, Tensor]) -> Tensor:
-        return self.body(_input(batch, "embedding", "mlp_head", where="batch", fix=EMBEDDING_FIX))
+        return self.body(model_input(batch, "embedding", "mlp_head", where="batch", fix=EMBEDDING_FIX))
 
 
 def _sequence_inputs(batch: Mapping[str, Tensor], model: str) -> tuple[Tensor, Tensor]:
     """``features`` (batch, L, F) with padded frames zeroed, and ``mask`` (batch, L)."""
-    features, mask = _input(batch, "features", model, where="batch"), _batch_mask(batch, model)
+    features, mask = model_input(batch, "features", model, where="batch"), batch_mask(batch, model)
     return features.masked_fill(mask.unsqueeze(-1) == 0, 0.0), mask
-
-
-def _batch_mask(batch: Mapping[str, Tensor], model: str) -> Tensor:
-    return _input(batch, "mask", model, where="batch").to(torch.float32)
-
-
-def _stgcn_joints(inputs: Mapping[str, Tensor], model: str, *, batched: bool) -> Tensor:
-    """``joints`` (..., L, 22, 3), or the features' ric slice with the root at the origin."""
-    if "joints" in inputs:
-        return inputs["joints"]
-    features = _input(inputs, "features", model, where="batch" if batched else "sample",
-                      fix="Give the samples 'joints' (L, 22, 3) (preferred) or 'features' (L, 263).")
-    ric = features[..., RIC].unflatten(-1, (-1, 3))
-    return torch.cat([torch.zeros_like(ric[..., :1, :]), ric], dim=-2)
 
 
 def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
@@ -356,17 +263,6 @@ def real_lengths(mask: Tensor, *, arg: str = "mask") -> Tensor:
     return binary.sum(dim=1)
 
 
-def normalised_adjacency(parents: Iterable[int]) -> Tensor:
-    """``D^-1/2 (I + A) D^-1/2`` for the bones (joint, parent); shape (joints, joints)."""
-    parents = [int(parent) for parent in parents]
-    adjacency = torch.eye(len(parents))
-    for joint, parent in enumerate(parents):
-        if parent >= 0:
-            adjacency[joint, parent] = adjacency[parent, joint] = 1.0
-    scale = adjacency.sum(dim=1).rsqrt()
-    return scale[:, None] * adjacency * scale[None, :]
-
-
 def _sinusoids(length: int, width: int, *, like: Tensor) -> Tensor:
     position = torch.arange(length, dtype=torch.float32).unsqueeze(1)
     frequency = torch.exp(torch.arange(0, width, 2, dtype=torch.float32) * (-math.log(10_000.0) / width))
@@ -376,45 +272,10 @@ def _sinusoids(length: int, width: int, *, like: Tensor) -> Tensor:
     return table.to(device=like.device, dtype=like.dtype)
 
 
-def _input(inputs: Mapping[str, Tensor], key: str, model: str, *, where: str, fix: str = FEATURES_FIX) -> Tensor:
-    if not isinstance(inputs, Mapping):
-        raise InputError(NOT_A_SAMPLE.format(model=model, received=_describe(inputs)))
-    if key not in inputs:
-        present = ", ".join(repr(k) for k in inputs) or "nothing"
-        raise InputError(KEY_MISSING.format(model=model, key=key, where=where, present=present, fix=fix))
-    return inputs[key]
-
-
-def _width(sample: Mapping[str, Tensor], key: str, model: str, *, fix: str = FEATURES_FIX) -> int:
-    return int(_input(sample, key, model, where="sample", fix=fix).shape[-1])
-
-
-def _require(model: str, option: str, ok: bool, expected: str, received: Any) -> None:
-    if not ok:
-        raise ConfigError(BAD_VALUE.format(arg=f"model_args.{option} of gait model {model!r}", expected=expected,
-                                           received=repr(received), fix=BAD_OPTION_FIX))
-
-
-def _require_positive_ints(model: str, **values: Any) -> None:
-    for option, value in values.items():
-        _require(model, option, isinstance(value, int) and not isinstance(value, bool) and value > 0,
-                 "a positive integer", value)
-
-
-def _require_dropout(model: str, dropout: Any) -> None:
-    ok = isinstance(dropout, (int, float)) and not isinstance(dropout, bool) and 0 <= dropout < 1
-    _require(model, "dropout", ok, "a number in [0, 1)", dropout)
-
-
 def _accepted_options(factory: Callable[..., Any]) -> set[str]:
     parameters = inspect.signature(factory).parameters.values()
     return {p.name for p in parameters if p.kind is p.KEYWORD_ONLY}
 
 
-def _describe(value: Any) -> str:
-    shape = getattr(value, "shape", None)
-    return f"{type(value).__name__} of shape {tuple(shape)}" if shape is not None else type(value).__name__
-
-
-__all__ = ["MODELS", "STGCN", "EmbeddingMLP", "GaitGRU", "GaitTransformer", "TemporalCNN", "build_model",
-           "masked_mean", "normalised_adjacency", "real_lengths"]
+__all__ = ["MODELS", "EmbeddingMLP", "GaitGRU", "GaitTransformer", "TemporalCNN", "build_model", "masked_mean",
+           "real_lengths"]

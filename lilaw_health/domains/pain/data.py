@@ -36,7 +36,7 @@ from lilaw_health.core.errors import BAD_VALUE, InputError
 from lilaw_health.core.options import check_option_names, expected_type
 from lilaw_health.core.paths import default_cache
 from lilaw_health.data_cards import load_card
-from lilaw_health.domains.pain import folds, formats
+from lilaw_health.domains.pain import folds, formats, synpain, unbc
 
 LOGGER = logging.getLogger(__name__)
 
@@ -129,9 +129,9 @@ def frame_table(dataset: str, opts: PainOptions) -> tuple[pd.DataFrame, formats.
     if opts.root is None:
         raise InputError(NEEDS.format(dataset=dataset, key="root", what="the dataset's folder", example="data/SynPain"))
     if dataset == "synpain":
-        return formats.load_synpain(opts.root, source=opts.source or "synpain", pairs=opts.pairs)
-    return formats.load_unbc_hdf5(opts.root, source=opts.source or "real", threshold=opts.threshold,
-                                  cache_dir=default_cache() / "unbc_frames")
+        return synpain.load_synpain(opts.root, source=opts.source or "synpain", pairs=opts.pairs)
+    return unbc.load_unbc_hdf5(opts.root, source=opts.source or "real", threshold=opts.threshold,
+                               cache_dir=default_cache() / "unbc_frames")
 
 
 def _demo(dataset: str, opts: PainOptions) -> tuple[pd.DataFrame, formats.LoadReport]:
@@ -151,7 +151,7 @@ def _demo(dataset: str, opts: PainOptions) -> tuple[pd.DataFrame, formats.LoadRe
         LOGGER.info("rendering the pain demo's SynPAIN-layout pairs into %s (once)", folder)
         render.write_synpain(folder, n_identities=opts.identities, seed=opts.render_seed,
                              wrong_label_share=opts.wrong_label_share)
-    return formats.load_synpain(folder / "SynPain", source=opts.source or "synpain", pairs=opts.pairs)
+    return synpain.load_synpain(folder / "SynPain", source=opts.source or "synpain", pairs=opts.pairs)
 
 
 def with_references(table: pd.DataFrame, mode: str) -> pd.DataFrame:

@@ -1,18 +1,16 @@
-"""Loaders of PD-GaM, GAITGen and CARE-PD files: tables, sequences, counted skips, and every bad input."""
+"""The PD-GaM loader and the walk set: tables, sequences, counted skips, and every bad input."""
 
 from __future__ import annotations
 
-import pickle
 import shutil
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pytest
 
 from lilaw_health.core.errors import FILE_MISSING, InputError
 from lilaw_health.domains.gait import formats
-from lilaw_health.domains.gait.generate import write_gaitgen, write_pd_gam
+from lilaw_health.domains.gait.generate import write_pd_gam
 
 SMALL = {"n_subjects": 6, "walks_per_subject": 3, "min_len": 40, "max_len": 120, "seed": 3}
 
@@ -172,107 +170,3 @@ def test_duplicate_id_and_missing_or_bad_normalisation_are_refused(copy):
     assert _error(formats.load_pd_gam, copy) == FILE_MISSING.format(
         what="PD-GaM normalisation file", path=copy / "Mean.npy",
         fix="Recompute it over the training features, or pass normalise=False.")
-
-
-# --- GAITGen -----------------------------------------------------------------------------------------
-
-class _TouchesAFile:
-    """Unpickling this creates ``marker``: the stand-in for code a pickle could run."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (str(self.marker), "w"))
-
-
-def test_gaitgen_npz_and_pickle_hold_the_same_walks(tmp_path):
-    truth = write_gaitgen(tmp_path / "a" / "gaitgen.npz", n_walks=6, seed=1, min_len=30, max_len=50)
-    write_gaitgen(tmp_path / "b" / "gaitgen.pkl", n_walks=6, seed=1, min_len=30, max_len=50, format="pickle")
-    from_npz = formats.load_gaitgen(tmp_path / "a" / "gaitgen.npz")
-    from_pickle = formats.load_gaitgen(tmp_path / "b" / "gaitgen.pkl", trust_pickle=True, source="gg")
-    assert from_npz.table["seq_id"].tolist() == truth["name"].tolist() == from_pickle.table["seq_id"].tolist()
-    assert from_npz.table["score"].tolist() == truth["given_score"].tolist()
-    assert from_pickle.table["subject"].iloc[0] == f"gg/{truth['name'][0]}"
-    assert set(from_npz.table["split"]) == {"train"}
-    assert all(np.array_equal(a, b) for a, b in zip(from_npz.sequences, from_pickle.sequences))
-    converted = formats.convert_gaitgen(tmp_path / "b" / "gaitgen.pkl", tmp_path / "b" / "converted.npz")
-    assert all(np.array_equal(a, b) for a, b in zip(formats.load_gaitgen(converted).sequences, from_npz.sequences))
-
-
-def test_a_pickle_is_refused_without_the_opt_in_and_runs_nothing(tmp_path):
-    marker, path = tmp_path / "pwned.txt", tmp_path / "gaitgen.pkl"
-    path.write_bytes(pickle.dumps({"walk": {"feat_data": _TouchesAFile(marker), "updrs_score": 1}}))
-    fix = formats.GAITGEN_PICKLE_FIX.format(path=str(path), npz=str(tmp_path / "gaitgen.npz"))
-    assert _error(formats.load_gaitgen, path) == formats.PICKLE_REFUSED.format(path=path, fix=fix)
-    assert "convert_gaitgen(" in fix and not marker.exists()
-    with pytest.raises(InputError):  # trusted, it runs (the payload is live), then the entry is refused
-        formats.load_gaitgen(path, trust_pickle=True)
-    assert marker.exists()
-
-
-def test_a_list_of_entries_is_read_and_bad_entries_are_refused(tmp_path):
-    path = tmp_path / "list.pkl"
-    joblib.dump([{"feat_data": np.zeros((40, 263)), "updrs_score": np.int64(2)}] * 2, path)
-    walks = formats.load_gaitgen(path, trust_pickle=True)
-    assert walks.table["seq_id"].tolist() == ["entry_0", "entry_1"] and walks.table["score"].tolist() == [2, 2]
-    joblib.dump({"w": {"feat_data": np.zeros((40, 263)), "updrs_score": 5}}, path)
-    assert _error(formats.load_gaitgen, path, trust_pickle=True) == formats.GAITGEN_ENTRY.format(
-        path=path, name="w", problem="has updrs_score 5")
-    joblib.dump({"w": {"feat_data": np.zeros((40, 66)), "updrs_score": 1}}, path)
-    assert _error(formats.load_gaitgen, path, trust_pickle=True) == formats.GAITGEN_ENTRY.format(
-        path=path, name="w", problem="has feat_data of shape (40, 66) (float64)")
-
-
-def test_npz_is_read_without_pickle_and_checked(tmp_path):
-    path = tmp_path / "objects.npz"
-    np.savez(path, names=np.array(["a"], dtype=object), score=np.array([1]), feat_0=np.zeros((40, 263)))
-    message = _error(formats.load_gaitgen, path)
-    assert message.startswith(f"{path}: it cannot be read without pickle (") and "convert_gaitgen" in message
-    np.savez(path, names=np.array(["a", "b"]), score=np.array([1, 2]), feat_0=np.zeros((40, 263)))
-    assert _error(formats.load_gaitgen, path) == formats.GAITGEN_NPZ.format(path=path, problem="no array feat_1")
-    short = formats.write_gaitgen_npz(tmp_path / "short.npz", ["a", "b"], [0, 3], [np.zeros((40, 263)),
-                                                                                   np.zeros((10, 263))])
-    assert formats.load_gaitgen(short).report.too_short == ["b"]
-
-
-# --- CARE-PD -------------------------------------------------------------------------------------------
-
-def _care_pd_walk(frames: int, score, rng) -> dict:
-    return {"pose": rng.normal(size=(frames, 72)), "trans": rng.normal(size=(frames, 3)), "beta": np.zeros(10),
-            "fps": 30, "UPDRS_GAIT": score, "medication": "on", "other": None}
-
-
-def test_care_pd_pickle_counts_unlabelled_walks_and_records_the_label_set(tmp_path):
-    rng = np.random.default_rng(0)
-    path = tmp_path / "BMCLab.pkl"
-    joblib.dump({"SUB01": {"walk_1": _care_pd_walk(60, 1, rng), "walk_2": _care_pd_walk(50, None, rng)},
-                 "SUB02": {"walk_1": _care_pd_walk(45, 2, rng), "walk_3": _care_pd_walk(20, 0, rng)}}, path)
-    fix = formats.CARE_PD_PICKLE_FIX
-    assert _error(formats.load_care_pd, path) == formats.PICKLE_REFUSED.format(path=path, fix=fix)
-    walks = formats.load_care_pd(path, trust_pickle=True)
-    assert walks.table["seq_id"].tolist() == ["SUB01__walk_1", "SUB02__walk_1"]
-    assert walks.table["subject"].tolist() == ["SUB01", "SUB02"] and walks.table["cohort"].eq("BMCLab").all()
-    assert walks.table["label_set"].eq("0-2").all() and walks.table["medication"].eq("on").all()
-    assert walks.report.unlabelled == ["SUB01__walk_2"] and walks.report.too_short == ["SUB02__walk_3"]
-    assert walks.sequences[0].shape == (60, 75)
-    assert np.allclose(walks.sequences[0][:, formats.SMPL_TRANS], joblib.load(path)["SUB01"]["walk_1"]["trans"])
-
-
-def test_care_pd_bad_score_is_refused(tmp_path):
-    path = tmp_path / "cohort.pkl"
-    joblib.dump({"S": {"w": _care_pd_walk(40, 7, np.random.default_rng(0))}}, path)
-    assert _error(formats.load_care_pd, path, trust_pickle=True) == formats.CARE_PD_ENTRY.format(
-        path=path, subject="S", walk="w", problem="UPDRS_GAIT 7")
-
-
-def test_care_pd_npz_joints_take_scores_from_labels(tmp_path):
-    path = tmp_path / "h36m_3d_world_floorXZZplus_30f_or_longer.npz"
-    np.savez(path, S1__w1=np.zeros((40, 17, 3)), S1__w2=np.zeros((2, 35, 17, 3)), S2__w1=np.zeros((40, 17, 3)))
-    assert _error(formats.load_care_pd, path) == formats.CARE_PD_LABELS.format(path=path)
-    walks = formats.load_care_pd(path, labels={"S1__w1": 3, "S1__w2": 0}, cohort="PD-GaM")
-    assert walks.table["seq_id"].tolist() == ["S1__w1", "S1__w2"] and walks.table["label_set"].eq("0-3").all()
-    assert walks.sequences[1].shape == (35, 17, 3) and walks.report.unlabelled == ["S2__w1"]
-    np.savez(path, S1__w1=np.zeros((40, 22, 3)))
-    assert _error(formats.load_care_pd, path, labels={}) == formats.CARE_PD_NPZ.format(
-        path=path, key="S1__w1", shape=(40, 22, 3), fix="")

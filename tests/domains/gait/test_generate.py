@@ -14,7 +14,8 @@ from scipy.stats import spearmanr
 from lilaw_health.core.errors import BAD_VALUE, InputError
 from lilaw_health.domains.gait import generate
 from lilaw_health.domains.gait.features import SLICES, features_to_joints
-from lilaw_health.domains.gait.formats import load_gaitgen, parse_seq_id
+from lilaw_health.domains.gait.formats import parse_seq_id
+from lilaw_health.domains.gait.gaitgen import load_gaitgen
 from lilaw_health.domains.gait.skeleton import INDEX, mirror_joints
 
 SMALL = {"n_subjects": 6, "walks_per_subject": 3, "min_len": 40, "max_len": 120, "seed": 5}

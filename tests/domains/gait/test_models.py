@@ -16,20 +16,10 @@ from lilaw_health.core.errors import (
     InputError,
     UnknownNameError,
 )
-from lilaw_health.domains.gait.models import (
-    BAD_OPTION_FIX,
-    EMBEDDING_FIX,
-    FEATURES_FIX,
-    JOINTS_FIX,
-    KEY_MISSING,
-    MASK_NOT_PREFIX,
-    MODELS,
-    NOT_A_SAMPLE,
-    UNKNOWN_OPTION,
-    build_model,
-    normalised_adjacency,
-)
+from lilaw_health.domains.gait.model_checks import BAD_OPTION_FIX, FEATURES_FIX, KEY_MISSING, NOT_A_SAMPLE
+from lilaw_health.domains.gait.models import EMBEDDING_FIX, MASK_NOT_PREFIX, MODELS, UNKNOWN_OPTION, build_model
 from lilaw_health.domains.gait.skeleton import PARENTS
+from lilaw_health.domains.gait.stgcn import JOINTS_FIX, normalised_adjacency
 
 NAMES = ["gru", "mlp_head", "stgcn", "tcn", "transformer"]
 SEQUENCE_MODELS = ["gru", "stgcn", "tcn", "transformer"]

@@ -16,10 +16,11 @@ from PIL import Image
 from scipy.stats import spearmanr
 
 from lilaw_health.core.errors import BAD_VALUE, InputError
-from lilaw_health.domains.pain import render
+from lilaw_health.domains.pain import render, warp
 from lilaw_health.domains.pain.faces import detect_face
 from lilaw_health.domains.pain.folds import subject_folds
-from lilaw_health.domains.pain.formats import load_frames_csv, load_synpain
+from lilaw_health.domains.pain.formats import load_frames_csv
+from lilaw_health.domains.pain.synpain import load_synpain
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_clinical_layout_loads_with_assigned_demographics(clinical):
     assert table.groupby("subject")[["age", "gender", "cohort"]].nunique().eq(1).all().all()
     assert (table["label"] == (table["pspi"] > 0)).all() and table["pspi"].between(0, 16).all()
     image = np.asarray(Image.open(table["path"][0]))
-    assert image.shape == (render.SIZE, render.SIZE, 3) and image.std() > 10
+    assert image.shape == (warp.SIZE, warp.SIZE, 3) and image.std() > 10
     truth = pd.read_csv(clinical.parent / "render_truth.csv")
     assert np.array_equal(truth["pspi"], table["pspi"])
     assert all(render.pspi_of(row) == row["pspi"] for row in truth.to_dict("records"))
@@ -64,7 +65,7 @@ def test_synpain_layout_loads_as_packed_pairs_with_recorded_wrong_labels(synpain
     assert table["fold"].notna().all() and report.checks == {}
     assert len(subject_folds(table, scheme="given")) == 5
     with Image.open(table["path"][0]) as image:
-        assert image.size == (2 * render.SIZE, render.SIZE)
+        assert image.size == (2 * warp.SIZE, warp.SIZE)
     truth = pd.read_csv(synpain.parent / "render_truth.csv", dtype={"id": str})
     names = table["path"].map(lambda p: p.rsplit("/", 1)[1])
     merged = truth.set_index("file").loc[names]
@@ -94,8 +95,8 @@ def test_same_seed_same_bytes_other_seed_other_images(clinical, synpain, tmp_pat
 
 def test_synpain_style_is_a_visible_domain_shift():
     identity = render.identity("astronaut")
-    plain = render.render_face(identity, {}).astype(float)
-    shifted = render.render_face(identity, {}, style="synpain").astype(float)
+    plain = warp.render_face(identity, {}).astype(float)
+    shifted = warp.render_face(identity, {}, style="synpain").astype(float)
     warmth = [image[..., 0].mean() / image[..., 2].mean() for image in (plain, shifted)]
     sharpness = [np.abs(np.diff(image.mean(axis=2), axis=1)).mean() for image in (plain, shifted)]
     assert warmth[1] > 1.15 * warmth[0] and sharpness[1] < 0.9 * sharpness[0]
@@ -118,7 +119,7 @@ def test_the_warp_is_learnable_from_landmarks(names, minimum):
     correlations = []
     for name in names:
         identity, rng = render.identity(name), np.random.default_rng(0)
-        openness = [_brow_and_eye_openness(render.render_face(identity, render.au_intensities(p, rng)))
+        openness = [_brow_and_eye_openness(warp.render_face(identity, render.au_intensities(p, rng)))
                     for p in levels]
         correlations.append(-spearmanr(levels, openness).statistic)
     assert np.mean(correlations) > minimum, correlations
@@ -135,18 +136,18 @@ def test_the_geometric_warp_lowers_the_brows_and_closes_the_eyes():
     """Measured with MediaPipe; the shading alone moves the brows by about 0.01 and the lids not at all."""
     for name in ("astronaut", "lfw29"):
         identity = render.identity(name)
-        neutral = _brow_height_and_aperture(render.render_face(identity, {}))
-        lowered = _brow_height_and_aperture(render.render_face(identity, {"AU4": 5}))
+        neutral = _brow_height_and_aperture(warp.render_face(identity, {}))
+        lowered = _brow_height_and_aperture(warp.render_face(identity, {"AU4": 5}))
         assert neutral[0] - lowered[0] > 0.035, (name, neutral, lowered)
     astronaut = render.identity("astronaut")
-    closed = _brow_height_and_aperture(render.render_face(astronaut, {"AU43": 1}))
-    assert closed[1] < 0.85 * _brow_height_and_aperture(render.render_face(astronaut, {}))[1]
+    closed = _brow_height_and_aperture(warp.render_face(astronaut, {"AU43": 1}))
+    assert closed[1] < 0.85 * _brow_height_and_aperture(warp.render_face(astronaut, {}))[1]
 
 
 def test_pain_changes_the_face_not_the_background():
     identity = render.identity("astronaut")
-    neutral = render.render_face(identity, {}).astype(float)
-    pain = render.render_face(identity, {"AU4": 5, "AU6": 5, "AU7": 5, "AU9": 5, "AU10": 5, "AU43": 1}).astype(float)
+    neutral = warp.render_face(identity, {}).astype(float)
+    pain = warp.render_face(identity, {"AU4": 5, "AU6": 5, "AU7": 5, "AU9": 5, "AU10": 5, "AU43": 1}).astype(float)
     changed = np.abs(pain - neutral).mean(axis=2) > 8
     assert changed[40:120, 40:120].mean() > 0.05  # the face, around the eyes, nose and mouth
     assert changed[:, :15].mean() == 0 and changed[:, -15:].mean() == 0  # the background at the sides
@@ -165,6 +166,6 @@ def test_bad_arguments(tmp_path):
             render.write_synpain, tmp_path, n_identities=2, seed=0, wrong_label_share=1.5)
     _raises(BAD_VALUE.format(arg="n_subjects", expected="a positive integer", received="0", fix=""),
             render.write_clinical, tmp_path, n_subjects=0, frames_per_subject=2, seed=0)
-    _raises(BAD_VALUE.format(arg="style", expected=f"one of {render.STYLES}", received="'cartoon'", fix=""),
-            render.render_face, render.identity("astronaut"), {}, style="cartoon")
+    _raises(BAD_VALUE.format(arg="style", expected=f"one of {warp.STYLES}", received="'cartoon'", fix=""),
+            warp.render_face, render.identity("astronaut"), {}, style="cartoon")
     assert not any(tmp_path.iterdir())  # nothing written before the checks
