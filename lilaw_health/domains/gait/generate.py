@@ -55,9 +55,20 @@ def _save(path: Path, array: np.ndarray) -> None:
     atomic_write(path, lambda handle: np.save(handle, np.asarray(array, dtype=np.float32)))
 
 
+LATENT_SPREAD = 0.45  # a walk's impairment level: its score +- this (uniform), so adjacent scores nearly touch
+
+
+def _level(score: int, rng: np.random.Generator, spread: float = LATENT_SPREAD) -> float:
+    """The continuous impairment behind an integer score (what the rater rounded)."""
+    return float(np.clip(score + rng.uniform(-spread, spread), 0.0, 3.0))
+
+
 def _scores(rng: np.random.Generator, n_subjects: int, walks_per_subject: int, test: np.ndarray) -> np.ndarray:
-    """Scores (n_subjects, walks_per_subject) drawn with PD-GaM's shares, a 3 on each side if it has 4 walks."""
-    scores = rng.choice(4, size=(n_subjects, walks_per_subject), p=PD_GAM_COUNTS / PD_GAM_COUNTS.sum())
+    """Scores (n_subjects, walks_per_subject): each person's own level drawn with PD-GaM's shares, a walk
+    scored one off it a quarter of the time (visits, medication); a 3 on each side if it has 4 walks."""
+    base = rng.choice(4, size=(n_subjects, 1), p=PD_GAM_COUNTS / PD_GAM_COUNTS.sum())
+    step = rng.choice([-1, 0, 0, 0, 0, 0, 0, 1], size=(n_subjects, walks_per_subject))
+    scores = np.clip(base + step, 0, 3)
     for side in (test, ~test):
         if side.sum() * walks_per_subject >= 4 and not (scores[side] == 3).any():
             subject = rng.choice(np.flatnonzero(side))
@@ -118,7 +129,8 @@ def _write_recording(root: Path, recording: str, score: int, lengths: dict[str, 
     """Walk one recording, cut it into consecutive segments of ``lengths`` feature frames (by wid),
     write each segment's features and mirrored features; return the recording's joint frames and,
     per segment, its seq_id and [features, mirrored features]."""
-    joints = walk(score, n_frames=sum(n + 1 for n in lengths.values()), fps=fps, rng=rng, subject_params=person)
+    joints = walk(_level(score, rng), n_frames=sum(n + 1 for n in lengths.values()), fps=fps, rng=rng,
+                  subject_params=person)
     start, segments = 0, []
     for wid, n in lengths.items():
         seq_id, segment = f"{recording}_{wid}", joints[start:start + n + 1]
@@ -165,7 +177,7 @@ def write_gaitgen(path: str | Path, *, n_walks: int, seed: int = 0, wrong_label_
     names, features = [], []
     for i in range(n_walks):
         person = _shifted(people[i % len(people)]) if domain_shift else people[i % len(people)]
-        joints = walk(int(true[i]), n_frames=int(rng.integers(min_len, max_len + 1)) + 1, fps=fps, rng=rng,
+        joints = walk(_level(int(true[i]), rng), n_frames=int(rng.integers(min_len, max_len + 1)) + 1, fps=fps, rng=rng,
                       subject_params=person)
         names.append(f"G{i % len(people) + 1:02d}_{i:04d}")
         features.append(joints_to_features(joints, fps=fps).astype(np.float32))

@@ -59,6 +59,21 @@ SEVERITIES = {
 }
 
 
+def severity_params(level: float) -> Severity:
+    """Gait parameters at a severity ``level`` in [0, 3]: the anchors of :data:`SEVERITIES`,
+    linearly interpolated between neighbouring scores (a clinician's integer score is a
+    rounded view of a continuous impairment, so walks of adjacent scores overlap)."""
+    low = min(int(np.floor(level)), 2)
+    weight = float(level) - low
+    a, b = SEVERITIES[low], SEVERITIES[low + 1]
+    mixed = {name: (1 - weight) * getattr(a, name) + weight * getattr(b, name)
+             for name in Severity.__dataclass_fields__ if name != "freeze_s"}
+    # a freeze lasts as long as the scores' it lies between (scores 0 and 1 have none)
+    freeze = a.freeze_s if weight == 0 else b.freeze_s if a.freeze_s == (0.0, 0.0) else tuple((1 - weight) * x + weight * y
+                                                                for x, y in zip(a.freeze_s, b.freeze_s))
+    return Severity(**mixed, freeze_s=freeze)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
 class SubjectParams:
     """One person's body and walking style, shared by all of their walks."""
@@ -75,33 +90,35 @@ class SubjectParams:
 
 
 def subject_params(rng: np.random.Generator) -> SubjectParams:
-    """A random adult: height 1.55-1.90 m, and personal stride, cadence, arm swing and posture."""
+    """A random adult: height 1.55-1.90 m, and personal stride, cadence, arm swing and posture,
+    spread widely enough that a person's style overlaps the next severity's."""
     return SubjectParams(height_scale=float(rng.uniform(0.90, 1.10)), leg_scale=float(rng.uniform(0.96, 1.04)),
-                         stride_scale=float(rng.uniform(0.88, 1.12)), cadence_scale=float(rng.uniform(0.93, 1.07)),
-                         arm_scale=float(rng.uniform(0.7, 1.3)), affected_side=int(rng.choice([-1, 1])),
+                         stride_scale=float(rng.uniform(0.80, 1.20)), cadence_scale=float(rng.uniform(0.88, 1.12)),
+                         arm_scale=float(rng.uniform(0.5, 1.5)), affected_side=int(rng.choice([-1, 1])),
                          variability_scale=float(rng.uniform(0.8, 1.25)), jitter=float(rng.uniform(0.002, 0.005)),
-                         posture=float(rng.normal(0.0, 0.03)))
+                         posture=float(rng.normal(0.0, 0.06)))
 
 
-def walk(severity: int, *, n_frames: int, fps: float = 30.0, rng: np.random.Generator,
+def walk(severity: float, *, n_frames: int, fps: float = 30.0, rng: np.random.Generator,
          subject_params: SubjectParams | None = None) -> np.ndarray:
     """Joint positions (n_frames, 22, 3) in metres of one walk along +z (y up, floor at y=0).
 
     Parameters
     ----------
-    severity : UPDRS gait score 0-3.
+    severity : UPDRS gait score 0-3, or a level in between (:func:`severity_params`).
     n_frames, fps : length and frame rate.
     rng : the source of every random choice (phase, variability, freezes, noise).
     subject_params : the walker's body and style; ``SubjectParams()`` when None.
     """
-    if severity not in SEVERITIES:
-        raise InputError(BAD_VALUE.format(arg="severity", expected="an integer 0-3", received=repr(severity),
+    if isinstance(severity, bool) or not isinstance(severity, (int, float, np.integer, np.floating)) \
+            or not 0 <= severity <= 3:
+        raise InputError(BAD_VALUE.format(arg="severity", expected="a number in [0, 3]", received=repr(severity),
                                           fix=""))
     if not isinstance(n_frames, (int, np.integer)) or n_frames < 2:
         raise InputError(BAD_VALUE.format(arg="n_frames", expected="an integer >= 2", received=repr(n_frames),
                                           fix=""))
     person = subject_params or SubjectParams()
-    params = SEVERITIES[int(severity)]
+    params = severity_params(float(severity))
     time = np.arange(n_frames) / fps
     phase, freeze = _phase_and_freezing(params, person, time, rng)
     stride_noise = params.variability * person.variability_scale

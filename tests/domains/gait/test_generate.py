@@ -80,10 +80,12 @@ def test_mean_and_std_are_over_training_walks_and_their_mirrors(written):
         assert np.allclose(std[block], stacked[:, block].std(axis=0).mean(), rtol=1e-5)
 
 
-def test_scores_follow_pd_gam_shares():
+def test_scores_follow_pd_gam_shares_and_stay_near_each_persons_level():
     scores = generate._scores(np.random.default_rng(0), 400, 5, np.zeros(400, dtype=bool))
     shares = np.bincount(scores.ravel(), minlength=4) / scores.size
-    assert np.allclose(shares, generate.PD_GAM_COUNTS / generate.PD_GAM_COUNTS.sum(), atol=0.02)
+    # a person's level is drawn with PD-GaM's shares; walks one off it spread the shares a little (3: 5 % vs 2 %)
+    assert np.allclose(shares, generate.PD_GAM_COUNTS / generate.PD_GAM_COUNTS.sum(), atol=0.06)
+    assert (np.ptp(scores, axis=1) <= 2).all() and (np.ptp(scores, axis=1) == 0).mean() > 0.2
 
 
 def test_bad_arguments_are_refused_before_anything_is_written(tmp_path):

@@ -109,7 +109,16 @@ def test_bad_severity_and_length_are_refused():
     rng = np.random.default_rng(0)
     with pytest.raises(InputError) as error:
         walk(4, n_frames=30, rng=rng)
-    assert str(error.value) == BAD_VALUE.format(arg="severity", expected="an integer 0-3", received="4", fix="")
+    assert str(error.value) == BAD_VALUE.format(arg="severity", expected="a number in [0, 3]", received="4", fix="")
     with pytest.raises(InputError) as error:
         walk(0, n_frames=1, rng=rng)
     assert str(error.value) == BAD_VALUE.format(arg="n_frames", expected="an integer >= 2", received="1", fix="")
+
+
+def test_levels_between_scores_interpolate_the_gait_parameters():
+    from lilaw_health.domains.gait.walker import SEVERITIES, severity_params
+
+    assert severity_params(1.0) == SEVERITIES[1] and severity_params(3.0) == SEVERITIES[3]
+    half = severity_params(1.5)
+    assert half.hip_amplitude == pytest.approx((SEVERITIES[1].hip_amplitude + SEVERITIES[2].hip_amplitude) / 2)
+    assert half.freeze_s == SEVERITIES[2].freeze_s  # no freezing at 1: a freeze lasts as at 2
