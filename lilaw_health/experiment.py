@@ -106,7 +106,8 @@ def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, split
     metrics = _evaluate(trainer, splits, data, result, recipe)
     metrics.update(peak_memory_mb=memory.peak_mb, memory_measure=memory.measure)
     extra = domain.evaluate(data, y_true=splits.test.targets, proba=trainer.predict_proba(splits.test),
-                            out_dir=out_dir, recipe=recipe, train_labels=splits.observed)
+                            out_dir=out_dir, recipe=recipe, train_labels=splits.observed,
+                            train_indices=splits.kept)
     if extra is not None:
         metrics["domain"] = extra
     groups = _group_metrics(data, splits, trainer, recipe)

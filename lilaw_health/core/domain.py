@@ -85,8 +85,10 @@ class Domain(ABC):
         return None
 
     def evaluate(self, data: TaskData, *, y_true: Any, proba: Any, out_dir: Path, recipe: Any = None,
-                 train_labels: Any = None) -> dict[str, Any] | None:
-        """Extra per-run results stored as ``metrics["domain"]`` (None: nothing). A ``summary``
+                 train_labels: Any = None, train_indices: Any = None) -> dict[str, Any] | None:
+        """Extra per-run results stored as ``metrics["domain"]`` (None: nothing). ``train_labels``
+        are the labels the model trained on (noise included) of the training samples
+        ``data.train[train_indices]`` (the ones the recipe kept). A ``summary``
         mapping of name -> float becomes columns of the ``compare`` table; ``report`` (a list of
         paragraphs) and ``warnings`` (a list of sentences, also logged) become a section of the
         run's report named after the domain."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from lilaw_health.core.augment import Transform
@@ -12,7 +14,8 @@ from lilaw_health.core.data import TaskData
 from lilaw_health.core.domain import Domain
 from lilaw_health.core.registry import Registry
 from lilaw_health.core.synthetic import Artefacts
-from lilaw_health.domains.ecg import artefacts, augment, data, models
+from lilaw_health.domains.ecg import artefacts, augment, baselines, data, models
+from lilaw_health.domains.ecg.data import UcrOptions
 
 
 class EcgDomain(Domain):
@@ -38,6 +41,23 @@ class EcgDomain(Domain):
     def synthetic_artefacts(self) -> Artefacts:
         """Implausible generated beats: baseline wander, spikes or a flat-line, one per beat."""
         return lambda beats, rng: artefacts.plant_artefacts(beats, rng=rng)
+
+    def evaluate(self, data: TaskData, *, y_true: Any, proba: Any, out_dir: Path, recipe: Any = None,
+                 train_labels: Any = None, train_indices: Any = None) -> dict[str, Any] | None:
+        """1-NN Euclidean and MiniRocket-ridge fitted on the run's training labels, beside the network.
+
+        Runs the baselines the recipe's ``data.baselines`` names (both by default, and without a
+        recipe; none when empty); a warning when the network is below 1-NN. Nothing is written:
+        the result goes into ``metrics.json`` and the run's report
+        (:func:`baselines.evaluate_baselines` describes it and runs any baselines without a recipe).
+        """
+        names = UcrOptions.from_mapping(recipe.data).baselines if recipe is not None else (
+            baselines.DEFAULT_BASELINES)
+        if not names or data.task != "classification":
+            return None
+        return baselines.evaluate_baselines(data, y_true=np.asarray(y_true), proba=np.asarray(proba), names=names,
+                                            train_labels=train_labels, train_indices=train_indices,
+                                            seed=recipe.seed if recipe is not None else 0)
 
 
 DOMAIN = EcgDomain()

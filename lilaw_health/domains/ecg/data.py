@@ -20,6 +20,8 @@ Options (the recipe's ``data:`` mapping):
 - ``znorm`` (default False): z-normalise each channel of each series over its recorded values
   (population std), before the length policy so that padding sits at the mean; constant
   series become zeros. UCR 2018 series are already z-normalised.
+- ``baselines`` (default ``[knn1, minirocket_ridge]``): models fitted beside the network in every
+  run, on the same training labels, and reported with it (:mod:`.baselines`); ``[]`` skips them.
 - ``corrupt_fraction`` (default 0), ``corrupt_seed`` (default 0): add the LiLAW paper's
   ECG5000-A noise (``x + b + sqrt(u) * eps``, see ``augment.additive_noise``) once to this
   seeded fraction of the TRAINING series (0.5 builds ECG5000-A); the test set is untouched.
@@ -52,6 +54,7 @@ from lilaw_health.data_cards import load_card
 from lilaw_health.core.errors import BAD_VALUE, FILE_MISSING, InputError
 from lilaw_health.core.options import check_option_names
 from lilaw_health.domains.ecg.augment import corrupt_fraction
+from lilaw_health.domains.ecg.baselines import BASELINES, DEFAULT_BASELINES
 from lilaw_health.domains.ecg.formats import FORMATS, SUFFIXES, RawSplit, label_name, read_split
 
 LOGGER = logging.getLogger(__name__)
@@ -87,6 +90,8 @@ INTERNAL_NAN = ("{where}: missing value (NaN) at position {position} inside the 
 UNSEEN_LABELS = ("{path} has label(s) {labels} absent from the training file (first on line {line}; "
                  "classes {classes}). Every test class must appear in training.")
 CHANNELS_DIFFER = "{path} has {count} channel(s) per case; the training file has {expected}. Use matching files."
+BASELINES_EXAMPLE = ("E.g. data.baselines=[knn1] (valid: " + ", ".join(BASELINES.names()) + "), "
+                     "or data.baselines=[] to skip them.")
 _TRAIN_FILE = re.compile(r"(.+)_TRAIN(" + "|".join(re.escape(suffix) for suffix in SUFFIXES.values()) + ")")
 
 
@@ -103,6 +108,7 @@ class UcrOptions:
     znorm: bool = False
     corrupt_fraction: float = 0.0
     corrupt_seed: int = 0
+    baselines: tuple[str, ...] = DEFAULT_BASELINES
 
     def __post_init__(self) -> None:
         for name, valid in CHOICES.items():
@@ -123,13 +129,28 @@ class UcrOptions:
             if isinstance(self.length, bool) or not isinstance(self.length, int) or self.length < 1:
                 raise InputError(BAD_VALUE.format(arg="data.length", expected="a positive integer",
                                                   received=repr(self.length), fix="E.g. data.length=140."))
+        _check_baselines(self.baselines)
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> UcrOptions:
         """Options from a recipe mapping; unknown keys raise an error listing the valid ones."""
         options = dict(options or {})
         check_option_names(options, cls, kind="ecg data")
+        if isinstance(options.get("baselines"), list):  # YAML lists; the options stay hashable
+            options["baselines"] = tuple(options["baselines"])
         return cls(**options)
+
+
+def _check_baselines(names: Any) -> None:
+    if not isinstance(names, tuple) or not all(isinstance(name, str) for name in names):
+        raise InputError(BAD_VALUE.format(arg="data.baselines", expected="a list of baseline names",
+                                          received=repr(names), fix=BASELINES_EXAMPLE))
+    for name in names:
+        BASELINES.get(name)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(BAD_VALUE.format(arg="data.baselines", expected="distinct names", received=list(names),
+                                          fix=f"Remove the repeated {repeated}."))
 
 
 def load_data(dataset: str, *, options: Mapping[str, Any] | None = None) -> TaskData:

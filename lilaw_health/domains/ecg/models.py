@@ -90,7 +90,7 @@ def inception_time(n_channels: int, n_classes: int, seq_len: int, **options: Any
     ``options`` go to ``InceptionTimePlus`` and its ``InceptionBlockPlus`` (``depth``, ``nf``,
     ``ks``, ``fc_dropout``, ...).
     """
-    module = _import_tsai("inception_time", "InceptionTimePlus")
+    module = import_tsai("inception_time", "InceptionTimePlus")
     _check_options("inception_time", options, _accepted_options(module.InceptionTimePlus,
                                                                  module.InceptionBlockPlus))
     return module.InceptionTimePlus(n_channels, n_classes, seq_len, **options)
@@ -99,7 +99,7 @@ def inception_time(n_channels: int, n_classes: int, seq_len: int, **options: Any
 @MODELS.register("resnet")
 def resnet(n_channels: int, n_classes: int, seq_len: int, **options: Any) -> nn.Module:
     """tsai ``ResNetPlus`` (Wang et al. 2017): three residual blocks of (7, 5, 3) kernels, 64 filters."""
-    module = _import_tsai("resnet", "ResNetPlus")
+    module = import_tsai("resnet", "ResNetPlus")
     _check_options("resnet", options, _accepted_options(module.ResNetPlus))
     return module.ResNetPlus(n_channels, n_classes, seq_len, **options)
 
@@ -107,7 +107,7 @@ def resnet(n_channels: int, n_classes: int, seq_len: int, **options: Any) -> nn.
 @MODELS.register("lstm_plus")
 def lstm_plus(n_channels: int, n_classes: int, seq_len: int, **options: Any) -> nn.Module:
     """tsai ``LSTMPlus`` with ``n_layers=2`` (tsai's default is 1); hidden size 100, Keras-style init."""
-    module = _import_tsai("lstm_plus", "RNNPlus")
+    module = import_tsai("lstm_plus", "RNNPlus")
     # LSTMPlus swallows unknown keywords silently, so the keys are checked here, not by Python.
     _check_options("lstm_plus", options, _accepted_options(module.LSTMPlus))
     return module.LSTMPlus(n_channels, n_classes, seq_len, **{"n_layers": 2, **options})
@@ -131,10 +131,10 @@ def minirocket(n_channels: int, n_classes: int, seq_len: int, *, fit_data: np.nd
     if fit_data.ndim != 3 or fit_data.shape[1:] != (n_channels, seq_len):
         raise InputError(SHAPE.format(arg="fit_data", expected=f"(n_samples, {n_channels}, {seq_len})",
                                       received=fit_data.shape, fix="Pass the training inputs as the model sees them."))
-    module = _import_tsai("minirocket", "MINIROCKET_Pytorch")
+    module = import_tsai("minirocket", "MINIROCKET_Pytorch")
     if random_state is None:
         random_state = int(torch.randint(2**31 - 1, ()).item())
-    with _numpy_random_preserved():  # tsai reseeds numpy's global generator while fitting
+    with numpy_random_preserved():  # tsai reseeds numpy's global generator while fitting
         model = module.MiniRocket(n_channels, n_classes, seq_len, num_features=num_features,
                                   max_dilations_per_kernel=max_dilations_per_kernel, random_state=random_state,
                                   bn=bn, fc_dropout=fc_dropout)
@@ -160,7 +160,7 @@ def build_model(name: str, *, data: TaskData, options: dict[str, Any] | None = N
     return factory(data.input_shape[0], data.n_classes, data.input_shape[-1], **options)
 
 
-def _import_tsai(model: str, module: str) -> Any:
+def import_tsai(model: str, module: str) -> Any:
     """Import ``tsai.models.<module>``, leaving the global random state and warning filters as they were.
 
     Importing tsai reseeds numpy's and Python's global generators and adds global warning
@@ -181,7 +181,7 @@ def _import_tsai(model: str, module: str) -> Any:
 
 
 @contextmanager
-def _numpy_random_preserved() -> Iterator[None]:
+def numpy_random_preserved() -> Iterator[None]:
     state = np.random.get_state()
     try:
         yield

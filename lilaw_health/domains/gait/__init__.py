@@ -46,7 +46,7 @@ class GaitDomain(Domain):
         return super().build_augment(specs, data=data)
 
     def evaluate(self, data: TaskData, *, y_true: Any, proba: Any, out_dir: Path, recipe: Any = None,
-                 train_labels: Any = None) -> dict[str, Any]:
+                 train_labels: Any = None, train_indices: Any = None) -> dict[str, Any]:
         """Macro-F1 over classes 0-3 and 0-2, and per-subject results (subjects.csv)."""
         return gait_metrics(y_true, proba, subjects=data.test_groups, out_dir=out_dir)
 

@@ -40,7 +40,7 @@ class TabularDomain(Domain):
         return models.MODELS.names()
 
     def evaluate(self, data: TaskData, *, y_true: Any, proba: Any, out_dir: Path, recipe: Any = None,
-                 train_labels: Any = None) -> dict[str, Any] | None:
+                 train_labels: Any = None, train_indices: Any = None) -> dict[str, Any] | None:
         return hooks.evaluate(data, y_true=y_true, proba=proba, out_dir=out_dir, recipe=recipe,
                               train_labels=train_labels)
 

@@ -93,7 +93,7 @@ def test_tsai_import_keeps_global_random_state_and_warning_filters(monkeypatch):
     np.random.seed(0)
     random.seed(0)
     filters = list(warnings.filters)
-    models._import_tsai("resnet", "ResNetPlus")
+    models.import_tsai("resnet", "ResNetPlus")
     assert np.random.rand() == np.random.RandomState(0).rand() and random.random() == random.Random(0).random()
     assert warnings.filters == filters
 
