@@ -4,6 +4,7 @@ MediaPipe faces -> subject-wise task data -> a mixed run with LiLAW's meta step 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -77,3 +78,23 @@ def test_a_mixed_pain_run_validates_on_real_frames_and_values_synthetic_identiti
     metrics = json.loads((out / "metrics.json").read_text())
     assert "auroc" in metrics["test"] and metrics["groups"]
     assert "Data preparation" in (out / "report.md").read_text()
+
+
+def test_unusable_frames_are_counted_and_reported_never_dropped_silently(demo_root, tmp_path):
+    import shutil
+
+    load_data("demo", options=demo_root)  # renders the clinical frames once (reused by the other tests)
+    clinical = next(p for p in Path(demo_root["root"]).iterdir() if p.name.startswith("clinical"))
+    copy = tmp_path / "frames"
+    shutil.copytree(clinical, copy)
+    table = pd.read_csv(copy / "frames.csv")
+    truncated, blank = copy / table["path"][1], copy / table["path"][2]
+    truncated.write_bytes(truncated.read_bytes()[:200])  # a cut-off download
+    blank.write_bytes((copy / table["path"][3]).read_bytes())
+    from PIL import Image
+
+    Image.new("RGB", (160, 160), (128, 128, 128)).save(blank)  # no face in it
+    data = load_data("frames_csv", options={"csv": str(copy / "frames.csv"), "k": 3, "cache": demo_root["cache"]})
+    notes = " ".join(data.extras["notes"])
+    assert "1 unreadable" in notes and "no_face" in notes
+    assert len(data.train) + len(data.test) <= len(table) - 2
