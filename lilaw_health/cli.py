@@ -11,6 +11,7 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 
 from lilaw_health import __version__
+from lilaw_health.core import distributed
 from lilaw_health.core.errors import ConfigError, LilawError
 from lilaw_health.recipe import SECTIONS, Recipe, builtin_recipes, load_recipe, recipe_fields, valid_keys
 
@@ -149,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet = getattr(args, "quiet", False)
+    quiet = getattr(args, "quiet", False) or distributed.env_rank() > 0  # under torchrun, rank 0 reports
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         return COMMANDS[args.command](args)
@@ -174,6 +175,8 @@ def _run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe, args.overrides)
     out = args.out or Path("runs") / recipe.name / recipe.method / f"seed{recipe.seed}"
     metrics = run_experiment(recipe, out, progress=not args.quiet, resume=not args.no_resume)
+    if not distributed.is_main():
+        return 0
     test = metrics["test"]
     print(f"{recipe.name} | {recipe.method} | seed {recipe.seed} | " +
           " | ".join(f"{k} {v:.4f}" for k, v in test.items()))

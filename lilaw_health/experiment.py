@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 import yaml
 
+from lilaw_health.core import distributed
 from lilaw_health.core.checkpoint import atomic_write_text
 from lilaw_health.core.data import LabeledView, TaskData, dataset_labels
 from lilaw_health.core.difficulty import difficulty_table, regression_difficulty_table, write_difficulty
@@ -65,6 +66,7 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
     check_output_folder(out_dir)
     METHODS.get(recipe.method)
     device = resolve_device(recipe.device)
+    distributed.init_from_env(device)  # under torchrun: one process of a data-parallel run
     domain = get_domain(recipe.domain)
     if resume:
         check_same_recipe(out_dir, recipe)
@@ -84,10 +86,14 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
         trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
                           progress=progress, augment=domain.build_augment(recipe.augment, data=data),
                           task=splits.task)
-        atomic_write_text(out_dir / "config.yaml", recipe.to_yaml())  # all checked: the first write
-        with PeakMemory(device) as memory:
+        if distributed.is_main():  # only rank 0 writes; the others train with it and receive its metrics
+            atomic_write_text(out_dir / "config.yaml", recipe.to_yaml())  # all checked: the first write
+        with PeakMemory(distributed.local_device(device)) as memory:
             result = trainer.fit(splits.train, splits.val, resume=resume)
-        return _finish(out_dir, recipe, domain, data, splits, trainer, result, memory)
+        metrics = None
+        if distributed.is_main():
+            metrics = _finish(out_dir, recipe, domain, data, splits, trainer, result, memory)
+        return distributed.broadcast_object(metrics)
 
 
 def load_task_data(domain: Domain, recipe: Recipe) -> TaskData:

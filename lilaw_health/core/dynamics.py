@@ -22,7 +22,8 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from lilaw_health.core.task import CLASSIFICATION, Task
+from lilaw_health.core import distributed
+from lilaw_health.core.task import CLASSIFICATION, SampleStats, Task
 
 
 class TrainingDynamics:
@@ -56,10 +57,14 @@ class TrainingDynamics:
         regression outputs) are detached."""
         with torch.no_grad():
             stats = self.task.sample_stats(outputs, targets, alpha=alpha)
-            sums = {"w_alpha": stats.w_alpha, "margin": stats.margin, "count": torch.ones_like(stats.margin)}
-        index = positions.to(outputs.device).long()
+        self.add_stats(positions, stats, targets)
+
+    def add_stats(self, positions: Tensor, stats: SampleStats, targets: Tensor) -> None:
+        """Add one mini-batch's per-sample statistics (each (n,)) at ``positions`` (n,)."""
+        sums = {"w_alpha": stats.w_alpha, "margin": stats.margin, "count": torch.ones_like(stats.margin)}
+        index = positions.to(stats.margin.device).long()
         for key, value in sums.items():
-            total = self._sums.setdefault(key, torch.zeros(self.n_samples, device=outputs.device))
+            total = self._sums.setdefault(key, torch.zeros(self.n_samples, device=stats.margin.device))
             total.index_add_(0, index, value.float())
         where = positions.cpu().numpy()
         self._update_forgetting(where, stats.correct.cpu().numpy())
@@ -125,6 +130,42 @@ class TrainingDynamics:
         self.last_predicted = state["last_predicted"].copy()
         self.observed_labels = state["observed_labels"].copy()
         self._reset_epoch()
+
+
+class SharedDynamics:
+    """The training dynamics of a data-parallel run, which every process holds whole.
+
+    Each process records the statistics of its share of every batch; at the end of the epoch
+    the shares of all processes are gathered and added to ``dynamics`` batch by batch, each
+    batch's shares in rank order: the order a single process would have presented the same
+    global batches in (forgetting counts presentations in order; sums add in order).
+    """
+
+    def __init__(self, dynamics: TrainingDynamics) -> None:
+        self.dynamics = dynamics
+        self._rows: list[np.ndarray] = []  # per batch: (n, 7) step, position, w_alpha, margin, correct, predicted, target
+
+    def record(self, step: int, positions: Tensor, outputs: Tensor, targets: Tensor, *, alpha: float) -> None:
+        """Keep one batch share's statistics; ``outputs`` are detached."""
+        with torch.no_grad():
+            stats = self.dynamics.task.sample_stats(outputs, targets, alpha=alpha)
+        columns = [torch.full_like(positions, step), positions, stats.w_alpha, stats.margin, stats.correct,
+                   stats.predicted, targets]
+        self._rows.append(np.stack([c.cpu().numpy().astype(np.float64) for c in columns], axis=1))
+
+    def end_epoch(self) -> None:
+        """Gather every process's statistics of the epoch into ``dynamics`` and close its epoch."""
+        local = np.concatenate(self._rows) if self._rows else np.empty((0, 7))
+        self._rows = []
+        rows = np.concatenate(distributed.all_gather_array(local))  # float64 holds each value exactly
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        for batch in np.split(rows, np.flatnonzero(np.diff(rows[:, 0])) + 1):
+            if len(batch):
+                stats = SampleStats(w_alpha=torch.as_tensor(batch[:, 2], dtype=torch.float32),
+                                    margin=torch.as_tensor(batch[:, 3], dtype=torch.float32),
+                                    predicted=torch.as_tensor(batch[:, 5]), correct=torch.as_tensor(batch[:, 4] != 0))
+                self.dynamics.add_stats(torch.as_tensor(batch[:, 1]).long(), stats, torch.as_tensor(batch[:, 6]))
+        self.dynamics.end_epoch()
 
 
 def mislabel_score(scores: pd.DataFrame) -> np.ndarray:

@@ -133,16 +133,26 @@ class LiLAW(nn.Module):
         ``outputs`` and ``per_sample_loss`` are detached here, so computing them under
         ``torch.no_grad()`` is enough. Returns the meta loss (before the step).
         """
+        meta_loss, grads = self.meta_gradients(outputs, targets, per_sample_loss)
+        self.apply_meta_gradients(grads)
+        return meta_loss
+
+    def meta_gradients(self, outputs: Tensor, targets: Tensor, per_sample_loss: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """The meta loss of a validation batch and its gradients (three 0-d tensors) with respect
+        to (alpha, beta, delta); nothing changes. Data-parallel training averages the gradients
+        over processes before :meth:`apply_meta_gradients`."""
         outputs, per_sample_loss = outputs.detach(), per_sample_loss.detach()
         meta_loss = weighted_mean(per_sample_loss, self.weights(outputs, targets, learnable=True).w)
-        scalars = [self.alpha, self.beta, self.delta]
-        grads = torch.autograd.grad(meta_loss, scalars)
+        grads = torch.autograd.grad(meta_loss, [self.alpha, self.beta, self.delta])
+        return meta_loss.detach(), list(grads)
+
+    def apply_meta_gradients(self, grads: list[Tensor]) -> None:
+        """The update rule: ``q <- q - lr * (g + weight_decay * q)``, then alpha >= 1, delta >= beta."""
         with torch.no_grad():
-            for q, g in zip(scalars, grads):
+            for q, g in zip([self.alpha, self.beta, self.delta], grads):
                 q.sub_(self.config.lr * (g + self.config.weight_decay * q))
             self.alpha.clamp_(min=1.0)
             self.delta.copy_(torch.maximum(self.delta, self.beta))
-        return meta_loss.detach()
 
     def scalars(self) -> dict[str, float]:
         """Current values as plain floats (for logging)."""

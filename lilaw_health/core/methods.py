@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lilaw_health.core import distributed
 from lilaw_health.core.data import LabeledView, Sample
 from lilaw_health.core.dynamics import TrainingDynamics
 from lilaw_health.core.errors import ConfigError
@@ -47,6 +48,11 @@ LOPSIDED_CLEAN = ("clean will {action} {acted} of the {count} training samples l
                   "against {overall:.0%} of all samples). Right if that label is mostly noise; if the class is "
                   "just rare, its correct labels go too: lower clean.fraction towards the share of wrong labels "
                   "you expect, or set clean.threshold.")
+SINGLE_PROCESS_METHOD = ("method {method!r} trains in one process only: {why}. This run has {world} processes "
+                         "(torchrun). Run it without torchrun, or train data-parallel with another method: {methods}.")
+# methods whose learnable parts train outside DDP's gradient synchronisation, and why
+SINGLE_PROCESS_ONLY = {"dynamic_loss": "its label corrector and margins learn through a look-ahead step of one "
+                                       "process's model, which DistributedDataParallel does not synchronise"}
 FIXED_LOSS_CONFLICT = ("method {method!r} trains with {key}={fixed!r}, but the recipe sets {key}={asked!r}. "
                        "Remove the {key} key, or pick a method that takes the recipe's loss "
                        "(erm, lilaw, clean), e.g. method=lilaw {key}={asked}.")
@@ -268,7 +274,11 @@ class LiLAWMethod(Method):
             outputs = model(inputs)
             per_sample = self.loss_fn(outputs, targets)
         model.train(was_training)
-        self.lilaw.meta_step(outputs, targets, per_sample)
+        if distributed.world_size() == 1:
+            self.lilaw.meta_step(outputs, targets, per_sample)
+        else:  # each process holds a share of the meta batch: one update from the mean over all of it
+            _, grads = self.lilaw.meta_gradients(outputs, targets, per_sample)
+            self.lilaw.apply_meta_gradients(distributed.sample_mean(grads, len(targets))[0])
         return self.lilaw.scalars()
 
     def scalars(self) -> dict[str, float]:
@@ -314,8 +324,15 @@ class FilterAndRetrain(Method):
             return self.per_sample_loss(outputs, targets, positions).mean()
         index = positions.to(self.keep.device)
         keep = self.keep[index].to(outputs.device)
-        per_sample = self.per_sample_loss(outputs, self.labels[index].to(targets.device), positions)
-        return (per_sample * keep).sum() / keep.sum().clamp(min=1.0)
+        labels = self.labels[index].to(targets.device)
+        labels = torch.where(labels < 0, targets, labels)  # not presented before the cleaning: its own label
+        per_sample = self.per_sample_loss(outputs, labels, positions)
+        if distributed.world_size() == 1:
+            return (per_sample * keep).sum() / keep.sum().clamp(min=1.0)
+        # data-parallel: divide by the kept samples of the whole batch, as one process does, in the form
+        # the trainer expects (a mean over this process's share, which it weighs by the share's size)
+        kept, size = distributed.all_reduce_sum(torch.stack([keep.sum(), keep.new_tensor(float(len(keep)))]))
+        return (per_sample * keep).mean() * size / kept.clamp(min=1.0)
 
     def on_epoch_end(self, epoch: int, *, dynamics: TrainingDynamics,
                      val_dynamics: TrainingDynamics | None = None) -> bool:
@@ -440,6 +457,14 @@ def method_loss(method: str, *, loss: str = DEFAULT_LOSS, class_weight: str = NO
             raise ConfigError(FIXED_LOSS_CONFLICT.format(method=method, key=key, fixed=fixed, asked=asked))
         resolved.append(asked if fixed is None else fixed)
     return resolved[0], resolved[1]
+
+
+def check_data_parallel(method: str, *, world_size: int) -> None:
+    """Refuse to train ``method`` in ``world_size`` > 1 processes when it cannot keep them in step."""
+    if world_size > 1 and method in SINGLE_PROCESS_ONLY:
+        able = [name for name in METHODS.names() if name not in SINGLE_PROCESS_ONLY]
+        raise ConfigError(SINGLE_PROCESS_METHOD.format(method=method, why=SINGLE_PROCESS_ONLY[method],
+                                                       world=world_size, methods=", ".join(able)))
 
 
 def build_method(method: str, *, train_labels: np.ndarray, n_classes: int, loss: str = DEFAULT_LOSS,

@@ -5,6 +5,12 @@ the meta step) comes from generators seeded with ``(seed, e)``, and a checkpoint
 model, optimiser, method and bookkeeping is written atomically after every epoch. A run
 resumed from its last checkpoint therefore ends with the same weights and metrics as an
 uninterrupted run (on the CPU; GPU kernels may be nondeterministic).
+
+Data-parallel: under ``torchrun`` (:mod:`~lilaw_health.core.distributed`) the model trains as
+``DistributedDataParallel``, each process on its share of the same global batches; the
+validation logits and the training dynamics are gathered, so model selection, early stopping
+and the methods' epoch hooks see the whole sets and decide alike on every process; only rank 0
+writes checkpoints, which every process loads to resume.
 """
 
 from __future__ import annotations
@@ -21,15 +27,16 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, WeightedRandomSampler
+from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 from tqdm.auto import tqdm
 
+from lilaw_health.core import distributed
 from lilaw_health.core.checkpoint import load_checkpoint, save_checkpoint
 from lilaw_health.core.data import LabeledView, PositionSubset, Sample, collate_items, to_device
-from lilaw_health.core.dynamics import TrainingDynamics
+from lilaw_health.core.dynamics import SharedDynamics, TrainingDynamics
 from lilaw_health.core.errors import NOT_FINITE, ConfigError, InputError
 from lilaw_health.core.lilaw import LiLAWConfig
-from lilaw_health.core.methods import Batch, Method
+from lilaw_health.core.methods import Batch, Method, check_data_parallel
 from lilaw_health.core.metrics import MONITORS
 from lilaw_health.core.task import CLASSIFICATION, Task
 
@@ -90,6 +97,9 @@ class TrainResult:
     val_dynamics: TrainingDynamics | None = None
 
 
+RESUME_OTHER_WORLD_SIZE = ("checkpoint {path} was written by a run of {saved} process(es); this run has {world}. "
+                           "Exact resume needs the same number: rerun with torchrun --nproc_per_node={saved} "
+                           "(or without torchrun for 1), or start over with lilaw-health run --no-resume.")
 CUDA_UNAVAILABLE = ("device={name}: CUDA is not available here ({why}). Train on the CPU with device=cpu, or "
                     "device=auto to use a GPU only when there is one.")
 
@@ -153,9 +163,11 @@ class Trainer:
         self.method = method
         self.config = config
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-        self.progress = progress
-        self.device = resolve_device(config.device)
+        check_data_parallel(method.name, world_size=distributed.world_size())
+        self.progress = progress and distributed.is_main()
+        self.device = distributed.local_device(resolve_device(config.device))
         self._best_weights: dict[str, Tensor] | None = None
+        self._training_model = model  # DistributedDataParallel(model) in a data-parallel fit
 
     def fit(self, train: LabeledView, val: LabeledView, *, resume: bool = True) -> TrainResult:
         cfg = self.config
@@ -169,6 +181,8 @@ class Trainer:
         self.val_dynamics = TrainingDynamics(len(val), task=self.task)
         if resume:
             state = self._maybe_resume(state, optimizer, scheduler)
+        self._training_model = distributed.data_parallel(self.model, self.device)
+        distributed.barrier()  # every process has read the checkpoints before rank 0 writes new ones
         monitor_fn, higher_is_better = MONITORS.get(cfg.monitor)
         last_epoch = state["epoch"] if state["stopped_early"] else cfg.epochs
         bar = tqdm(range(state["epoch"], last_epoch), initial=state["epoch"], total=cfg.epochs,
@@ -176,6 +190,7 @@ class Trainer:
         for epoch in bar:
             started = time.perf_counter()
             train_loss, objective = self._train_epoch(train, val, optimizer, epoch, state)
+            distributed.broadcast_buffers(self.model)
             proba, val_targets, val_loss = self._validate(val)
             score = val_loss if cfg.monitor == "loss" else monitor_fn(val_targets, proba)
             row = {"epoch": epoch, "train_loss": train_loss, "train_objective": objective, "val_loss": val_loss,
@@ -199,6 +214,7 @@ class Trainer:
                 break
         bar.close()
         self._restore_best()
+        distributed.write_rank_trace(state, self.model)
         history = pd.DataFrame(state["history"])
         return TrainResult(history=history, trajectory=pd.DataFrame(state["trajectory"],
                                                                     columns=["step", "epoch", "alpha", "beta", "delta"]),
@@ -212,39 +228,60 @@ class Trainer:
         """One pass over ``train``; returns the mean plain loss (cross-entropy, or squared error for
         regression; comparable with the validation loss) and the mean objective the method
         optimised (e.g. LiLAW-weighted)."""
-        torch.manual_seed(_epoch_seed(self.config.seed, epoch, 0))
+        torch.manual_seed(self._seed(epoch, 0, per_process=True))
         chosen = self.method.on_epoch_start(epoch, model=self.model, train=train, predict_logits=self.predict_logits,
-                                            seed=_epoch_seed(self.config.seed, epoch, 4))
+                                            seed=self._seed(epoch, 4))
         self.model.train()
         loader = self._loader(train if chosen is None else PositionSubset(train, chosen), shuffle=True,
-                              seed=_epoch_seed(self.config.seed, epoch, 1), balanced=self.config.sampler == "balanced")
-        next_val_batch = self._val_sampler(val, seed=_epoch_seed(self.config.seed, epoch, 2))
-        augment_generator = torch.Generator().manual_seed(_epoch_seed(self.config.seed, epoch, 3))
+                              seed=self._seed(epoch, 1), balanced=self.config.sampler == "balanced", shard=True)
+        next_val_batch = self._val_sampler(val, seed=self._seed(epoch, 2))
+        augment_generator = torch.Generator().manual_seed(self._seed(epoch, 3, per_process=True))
+        shared = SharedDynamics(self.train_dynamics) if distributed.world_size() > 1 else None
         objective_sum, plain_sum, count = 0.0, torch.zeros((), device=self.device), 0
         for positions, inputs, targets in loader:
             inputs, targets = to_device(inputs, self.device), targets.to(self.device)
             if self.augment is not None:
                 inputs = self.augment(inputs, augment_generator)
-            outputs = self.model(inputs)
-            self.train_dynamics.record(positions, outputs.detach(), targets, alpha=self._alpha())
+            outputs = self._training_model(inputs)
+            if shared is None:
+                self.train_dynamics.record(positions, outputs.detach(), targets, alpha=self._alpha())
+            else:
+                shared.record(state["step"], positions, outputs.detach(), targets, alpha=self._alpha())
             loss = self.method.training_loss(outputs, targets, epoch=epoch, positions=positions)
-            value = loss.item()
+            value, batch_size, share = self._batch_objective(loss, len(targets))
             if not np.isfinite(value):
                 raise InputError(NOT_FINITE.format(arg=f"training loss (epoch {epoch}, step {state['step']})",
                                                    count=1, index=0))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss if share is None else loss * share).backward()
             optimizer.step()
             scalars = self.method.after_model_step(self.model, epoch=epoch, step=state["step"],
                                                    next_val_batch=next_val_batch)
             if scalars is not None:
                 state["trajectory"].append({"step": state["step"], "epoch": epoch, **scalars})
             state["step"] += 1
-            objective_sum += value * len(targets)
+            objective_sum += value * batch_size
             plain_sum += self.task.plain_loss(outputs.detach(), targets).sum()
-            count += len(targets)
-        self.train_dynamics.end_epoch()
-        return plain_sum.item() / max(count, 1), objective_sum / max(count, 1)
+            count += batch_size
+        (self.train_dynamics if shared is None else shared).end_epoch()
+        return distributed.all_reduce_sum(plain_sum).item() / max(count, 1), objective_sum / max(count, 1)
+
+    def _batch_objective(self, loss: Tensor, size: int) -> tuple[float, int, float | None]:
+        """The batch's objective and size over all processes, and the factor this process's loss
+        is scaled by before DDP averages the gradients (None in one process): its share of the
+        samples times the number of processes, so an uneven last batch weighs every sample alike."""
+        if distributed.world_size() == 1:
+            return loss.item(), size, None
+        (mean,), total = distributed.sample_mean([loss], size)
+        batch_size = int(total.item())
+        return mean.item(), batch_size, size * distributed.world_size() / batch_size
+
+    def _seed(self, epoch: int, stream: int, *, per_process: bool = False) -> int:
+        """The seed of one random stream of one epoch; ``per_process`` streams (dropout, augmentation)
+        differ between the processes of a data-parallel run, whose batch shares differ."""
+        if per_process and distributed.world_size() > 1:
+            return _epoch_seed(self.config.seed, epoch, stream, distributed.rank())
+        return _epoch_seed(self.config.seed, epoch, stream)
 
     def _track_best(self, state: dict[str, Any], epoch: int, score: float, higher_is_better: bool) -> None:
         best = state["best_score"]
@@ -269,7 +306,7 @@ class Trainer:
         if resuming and path is not None and path.exists():  # without last.pt no epoch ran: start afresh
             return load_checkpoint(path)["model"]
         weights = copy.deepcopy(self.model.state_dict())
-        if path is not None:
+        if path is not None and distributed.is_main():
             save_checkpoint(path, {"model": weights})
         return weights
 
@@ -289,7 +326,7 @@ class Trainer:
         """Predictions (class probabilities, or values for regression), targets and mean plain loss
         of the validation samples model selection scores (all, unless the method left some out);
         records the dynamics of all of them."""
-        logits = self.predict_logits(val)
+        logits = self._predict_all(val)
         targets = torch.as_tensor(val.targets, dtype=self.task.target_dtype)
         self.val_dynamics.record(torch.arange(len(val)), logits, targets, alpha=self._alpha())
         self.val_dynamics.end_epoch()
@@ -300,24 +337,41 @@ class Trainer:
         loss = float(self.task.plain_loss(logits, targets).mean()) if len(targets) else float("nan")
         return self.task.predictions(logits).numpy(), targets.numpy(), loss
 
+    def _predict_all(self, val: LabeledView) -> Tensor:
+        """Logits of every sample of ``val``; data-parallel, each process predicts its share and
+        the shares are gathered, so every process holds the same logits."""
+        if distributed.world_size() == 1 or len(val) < distributed.world_size():
+            return self.predict_logits(val)
+        logits = self.predict_logits(PositionSubset(val, distributed.shard(np.arange(len(val)))))
+        return torch.as_tensor(np.concatenate(distributed.all_gather_array(logits.numpy())))
+
     def _val_sampler(self, val: LabeledView, *, seed: int):
+        """Meta batches: random validation samples, the same on every process, which takes its share."""
         generator = torch.Generator().manual_seed(seed)
         size = min(self.config.batch_size, len(val))
 
         def next_val_batch() -> Batch:
-            inputs, targets = val.batch(torch.randperm(len(val), generator=generator)[:size].numpy())
+            chosen = torch.randperm(len(val), generator=generator)[:size].numpy()
+            inputs, targets = val.batch(distributed.shard(chosen))
             return to_device(inputs, self.device), targets.to(self.device)
 
         return next_val_batch
 
     def _loader(self, dataset: LabeledView | PositionSubset, *, shuffle: bool, seed: int = 0,
-                balanced: bool = False) -> DataLoader:
+                balanced: bool = False, shard: bool = False) -> DataLoader:
+        """Batches of ``dataset``; with ``shard`` in a data-parallel run, this process's share of
+        the batches one process would draw (same generator, same sampler)."""
         generator = torch.Generator().manual_seed(seed)
-        sampler = None
+        sampler: RandomSampler | WeightedRandomSampler | None = None
         if balanced:
             counts = np.bincount(dataset.targets)
             weight = (1.0 / counts[dataset.targets]).tolist()
             sampler = WeightedRandomSampler(weight, num_samples=len(dataset), replacement=True, generator=generator)
+        if shard and distributed.world_size() > 1:
+            batches = distributed.ShardedBatchSampler(sampler or RandomSampler(dataset, generator=generator),
+                                                      batch_size=self.config.batch_size)
+            return DataLoader(dataset, batch_sampler=batches, generator=generator, collate_fn=collate_items,
+                              pin_memory=self.device.type == "cuda")
         # BatchNorm over 2-D features cannot train on one sample: drop a last training batch of one
         drop_last = shuffle and len(dataset) % self.config.batch_size == 1
         return DataLoader(dataset, batch_size=self.config.batch_size, shuffle=shuffle and sampler is None,
@@ -331,7 +385,7 @@ class Trainer:
         return self.task.predictions(self.predict_logits(dataset)).numpy()
 
     @torch.no_grad()
-    def predict_logits(self, dataset: LabeledView) -> Tensor:
+    def predict_logits(self, dataset: LabeledView | PositionSubset) -> Tensor:
         """Logits (n_samples, n_classes) in dataset order, on the CPU."""
         self.model.eval()
         parts = [self.model(to_device(inputs, self.device)).float().cpu()
@@ -352,6 +406,9 @@ class Trainer:
             raise ConfigError(f"checkpoint {path} was written by a different configuration "
                               f"({saved['method_name']}, {saved['train_config']}). Use a new output folder, "
                               "or start over there (lilaw-health run --no-resume).")
+        if saved.get("world_size", 1) != distributed.world_size():
+            raise ConfigError(RESUME_OTHER_WORLD_SIZE.format(path=path, saved=saved.get("world_size", 1),
+                                                             world=distributed.world_size()))
         self.model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         if scheduler is not None:
@@ -364,19 +421,19 @@ class Trainer:
 
     def _save_last(self, state: dict[str, Any], optimizer: torch.optim.Optimizer,
                    scheduler: Scheduler | None) -> None:
-        if self.checkpoint_dir is None:
+        if self.checkpoint_dir is None or not distributed.is_main():
             return
         save_checkpoint(self.checkpoint_dir / "last.pt", {
             "model": self.model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "method": self.method.state_dict(), "method_name": self.method.name,
-            "train_config": asdict(self.config), "state": state,
+            "train_config": asdict(self.config), "state": state, "world_size": distributed.world_size(),
             "dynamics": {"train": self.train_dynamics.state_dict(), "val": self.val_dynamics.state_dict()}})
 
     def _save_best(self) -> None:
         weights = copy.deepcopy(self.model.state_dict())
         self._best_weights = weights
-        if self.checkpoint_dir is not None:
+        if self.checkpoint_dir is not None and distributed.is_main():
             save_checkpoint(self.checkpoint_dir / "best.pt", {"model": weights})
 
     def _restore_best(self) -> None:
@@ -387,6 +444,6 @@ class Trainer:
             self.model.load_state_dict(weights)
 
 
-def _epoch_seed(seed: int, epoch: int, stream: int) -> int:
-    """Independent, reproducible seed for one random stream of one epoch."""
-    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1)[0])
+def _epoch_seed(seed: int, epoch: int, stream: int, *process: int) -> int:
+    """Independent, reproducible seed for one random stream of one epoch (of one process)."""
+    return int(np.random.SeedSequence([seed, epoch, stream, *process]).generate_state(1)[0])

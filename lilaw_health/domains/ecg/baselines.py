@@ -89,13 +89,13 @@ def nearest_neighbour(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarr
     numpy.ndarray, shape (n_test,)
         The label of each test series' nearest training series.
     """
-    del seed
+    del seed, pool, rows  # exact and supervised: nothing to share across runs
     train = _finite(train_x, "training").reshape(len(train_x), -1).astype(np.float64)
     test = _finite(test_x, "test").reshape(len(test_x), -1).astype(np.float64)
     train_sq = np.einsum("ij,ij->i", train, train)
-    rows = max(1, CHUNK_BYTES // (8 * len(train)))
-    nearest = np.concatenate([(train_sq - 2.0 * test[start:start + rows] @ train.T).argmin(axis=1)
-                              for start in range(0, len(test), rows)])
+    chunk = max(1, CHUNK_BYTES // (8 * len(train)))
+    nearest = np.concatenate([(train_sq - 2.0 * test[start:start + chunk] @ train.T).argmin(axis=1)
+                              for start in range(0, len(test), chunk)])
     return np.asarray(train_y)[nearest]
 
 
