@@ -26,7 +26,7 @@ from lilaw_health.recipe import load_recipe
 
 def epoch_seconds(method: str, meta_every: int, args: argparse.Namespace, splits, data) -> list[float]:
     torch.manual_seed(0)
-    model = DOMAIN.build_model(args.model, data=data)
+    model = DOMAIN.build_model(args.model, data=data, options={})
     # warm-up 0: every timed epoch of LiLAW takes its meta steps
     context = MethodContext(loss_fn=cross_entropy, n_classes=data.n_classes,
                             lilaw=LiLAWConfig(warmup_epochs=0, meta_every=meta_every))
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
     recipe = load_recipe("ecg5000_noisy")
-    data = DOMAIN.load_data("ECG5000")
+    data = DOMAIN.load_data("ECG5000", options={})
     splits = prepare_splits(data, recipe)
     variants = [("erm", 1), ("lilaw", 1), ("lilaw", 4)]
     times: dict[tuple[str, int], list[float]] = {v: [] for v in variants}
