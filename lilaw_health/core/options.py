@@ -9,9 +9,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import fields
-from typing import Any
+from typing import Any, TypeVar
 
-from lilaw_health.core.errors import UNKNOWN_OPTIONS, InputError
+from lilaw_health.core.errors import BAD_VALUE, UNKNOWN_OPTIONS, InputError
+
+T = TypeVar("T")
 
 SCALAR_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
 
@@ -60,3 +62,15 @@ def as_annotated(cls: type, name: str, value: Any) -> Any:
     """``value`` converted to field ``name``'s type where YAML reads it otherwise (``lr: 1`` is an int)."""
     annotation = str(next(f.type for f in fields(cls) if f.name == name))
     return float(value) if annotation in ("float", "float | None") and value is not None else value
+
+
+def options_from_mapping(cls: type[T], options: Mapping[str, Any] | None, *, kind: str) -> T:
+    """``cls(**options)`` after checking the names (:func:`check_option_names`) and the scalar types
+    (:func:`expected_type`) of a recipe's ``data:`` mapping, every error naming ``data.<key>``."""
+    options = dict(options or {})
+    check_option_names(options, cls, kind=kind)
+    for name, value in options.items():
+        expected = expected_type(cls, name, value)
+        if expected is not None:
+            raise InputError(BAD_VALUE.format(arg=f"data.{name}", expected=expected, received=repr(value), fix=""))
+    return cls(**options)

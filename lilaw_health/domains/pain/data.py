@@ -33,7 +33,7 @@ import pandas as pd
 
 from lilaw_health.core.data import ArrayDataset, TaskData
 from lilaw_health.core.errors import BAD_VALUE, InputError
-from lilaw_health.core.options import check_option_names, expected_type
+from lilaw_health.core.options import options_from_mapping
 from lilaw_health.core.paths import default_cache
 from lilaw_health.data_cards import load_card
 from lilaw_health.domains.pain import folds, formats, synpain, unbc
@@ -91,13 +91,7 @@ class PainOptions:
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> PainOptions:
-        options = dict(options or {})
-        check_option_names(options, cls, kind="pain data")
-        for name, value in options.items():
-            expected = expected_type(cls, name, value)
-            if expected is not None:
-                raise InputError(BAD_VALUE.format(arg=f"data.{name}", expected=expected, received=repr(value), fix=""))
-        return cls(**options)
+        return options_from_mapping(cls, options, kind="pain data")
 
 
 def load_data(dataset: str, *, options: Mapping[str, Any] | None = None) -> TaskData:
