@@ -11,10 +11,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ import torch
 import yaml
 
 from lilaw_health.core import distributed
-from lilaw_health.core.checkpoint import atomic_write_text
+from lilaw_health.core.checkpoint import atomic_write_text, load_checkpoint
 from lilaw_health.core.data import LabeledView, TaskData, dataset_labels
 from lilaw_health.core.difficulty import difficulty_table, regression_difficulty_table, write_difficulty
 from lilaw_health.core.errors import ConfigError, InputError, LilawError
@@ -37,7 +39,7 @@ from lilaw_health.core.target_noise import NoisyTargets
 from lilaw_health.core.sources import REAL, dataset_sources, join_synthetic
 from lilaw_health.core.synthetic import synthetic_value, valuation_summary, value_by_attribute
 from lilaw_health.core.task import Regression
-from lilaw_health.core.trainer import Trainer, TrainResult, resolve_device
+from lilaw_health.core.trainer import TrainConfig, Trainer, TrainResult, resolve_device
 from lilaw_health.domains import Domain, get_domain
 from lilaw_health.recipe import Recipe, recipe_from_dict
 from lilaw_health.fairness.groups import GroupMetrics, group_metrics
@@ -52,6 +54,13 @@ logger = logging.getLogger(__name__)
 OUT_IS_FILE = "--out {path} is a file; give a folder (it is created if missing)."
 OUT_UNDER_FILE = "--out {path} cannot be created: {file} is a file, not a folder. Choose another --out folder."
 OUT_NOT_WRITABLE = "--out {path} cannot be written: no write permission in {folder}. Choose another --out folder."
+MIN_VAL_SAMPLES = 10  # fewer validation samples (or fewer than 2 per class) cannot choose an epoch
+BUDGET_RAISED = ("Training budget: min_steps={min_steps} at {steps} optimiser step(s) per epoch ({n_train} training "
+                 "samples, batch_size {batch_size}) raises the epochs from {epochs} to {budgeted}; the learning-rate "
+                 "schedule follows the {budgeted} epochs. Set min_steps=0 to train exactly `epochs`.")
+TINY_VALIDATION = ("The validation split holds {n_val} sample(s), fewer than {minimum} ({rule}): a score on so few "
+                   "samples cannot choose an epoch, so the run keeps the LAST epoch's model{patience} instead of the "
+                   "best validation epoch. Raise val_fraction to select the epoch on validation.")
 SINGLE_CLASS = ("the training data of {dataset} holds a single class ({classes}); a classifier needs at least two. "
                 "Check the label column or file, or the recipe's data options.")
 
@@ -83,17 +92,85 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
                               clean=recipe.clean, dynamic_loss=recipe.dynamic_loss, task=splits.task,
                               synthetic=dataset_sources(splits.train.base)[splits.train.indices] != REAL,
                               real_distance=_real_distance(splits.train))
-        trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
+        budget = plan_budget(recipe, n_train=len(splits.train), n_val=len(splits.val),
+                             n_classes=data.n_classes if data.task == "classification" else 0)
+        trainer = Trainer(model, method, config=budget.train_config(recipe), checkpoint_dir=out_dir / "checkpoints",
                           progress=progress, augment=domain.build_augment(recipe.augment, data=data),
                           task=splits.task)
         if distributed.is_main():  # only rank 0 writes; the others train with it and receive its metrics
             atomic_write_text(out_dir / "config.yaml", recipe.to_yaml())  # all checked: the first write
+            budget.log()
         with PeakMemory(distributed.local_device(device)) as memory:
             result = trainer.fit(splits.train, splits.val, resume=resume)
         metrics = None
         if distributed.is_main():
-            metrics = _finish(out_dir, recipe, domain, data, splits, trainer, result, memory)
+            if budget.select_last:  # the trainer restored its best epoch; last.pt holds the last one
+                trainer.model.load_state_dict(load_checkpoint(out_dir / "checkpoints" / "last.pt")["model"])
+            metrics = _finish(out_dir, recipe, domain, data, splits, trainer, result, memory, budget)
         return distributed.broadcast_object(metrics)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a run trains and which epoch it keeps, from the recipe and the size of its splits.
+
+    ``epochs`` = max(recipe.epochs, ceil(min_steps / steps_per_epoch)) becomes the trainer's
+    ``epochs``, over which its cosine schedule anneals. ``select_last``: the validation split
+    is too small to choose an epoch (:data:`MIN_VAL_SAMPLES`), so the last epoch's model is
+    kept and early stopping is off. The notes say what changed, for the log and the report.
+    """
+
+    epochs: int
+    steps_per_epoch: int
+    select_last: bool
+    epochs_note: str = ""
+    selection_note: str = ""
+
+    @property
+    def notes(self) -> list[str]:
+        return [note for note in (self.epochs_note, self.selection_note) if note]
+
+    def train_config(self, recipe: Recipe) -> TrainConfig:
+        return dataclasses.replace(recipe.train_config(), epochs=self.epochs,
+                                   patience=0 if self.select_last else recipe.patience)
+
+    def log(self) -> None:
+        if self.epochs_note:
+            logger.info(self.epochs_note)
+        if self.selection_note:
+            logger.warning(self.selection_note)
+
+    def record(self, result: TrainResult, monitor: str) -> dict[str, Any]:
+        """``metrics.json`` entries; with ``select_last`` the kept epoch replaces the best one."""
+        out: dict[str, Any] = {"epochs_budgeted": self.epochs, "steps_per_epoch": self.steps_per_epoch,
+                               "model_selection": "last_epoch" if self.select_last else "best_validation_epoch"}
+        if self.select_last and len(result.history):
+            out.update(best_epoch=int(result.history["epoch"].iloc[-1]), validation_best_epoch=result.best_epoch,
+                       best_val_score=float(result.history[f"val_{monitor}"].iloc[-1]))
+        return out
+
+
+def plan_budget(recipe: Recipe, *, n_train: int, n_val: int, n_classes: int = 0) -> Budget:
+    """The :class:`Budget` of ``recipe`` on ``n_train`` training and ``n_val`` validation samples
+    (``n_classes`` 0 for a regression: then only :data:`MIN_VAL_SAMPLES` counts)."""
+    steps = steps_per_epoch(n_train, recipe.batch_size)
+    epochs = max(recipe.epochs, math.ceil(recipe.min_steps / steps))
+    epochs_note = selection_note = ""
+    if epochs > recipe.epochs:
+        epochs_note = BUDGET_RAISED.format(min_steps=recipe.min_steps, steps=steps, n_train=n_train,
+                                           batch_size=recipe.batch_size, epochs=recipe.epochs, budgeted=epochs)
+    minimum = max(MIN_VAL_SAMPLES, 2 * n_classes)
+    if n_val < minimum:
+        rule = f"at least {MIN_VAL_SAMPLES}" + (f" and 2 per class of {n_classes}" if n_classes else "")
+        patience = f" (early stopping off: patience {recipe.patience} -> 0)" if recipe.patience else ""
+        selection_note = TINY_VALIDATION.format(n_val=n_val, minimum=minimum, rule=rule, patience=patience)
+    return Budget(epochs, steps, n_val < minimum, epochs_note, selection_note)
+
+
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    """Optimiser steps in one epoch over ``n_train`` samples (the trainer drops a last batch of one)."""
+    full, rest = divmod(n_train, batch_size)
+    return max(1, full + (rest > 1))
 
 
 def load_task_data(domain: Domain, recipe: Recipe) -> TaskData:
@@ -107,10 +184,11 @@ def load_task_data(domain: Domain, recipe: Recipe) -> TaskData:
 
 
 def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, splits: Splits, trainer: Trainer,
-            result: TrainResult, memory: PeakMemory) -> dict:
+            result: TrainResult, memory: PeakMemory, budget: Budget) -> dict:
     """Evaluate the trained model and write every output; ``metrics.json`` last."""
     metrics = _evaluate(trainer, splits, data, result, recipe)
     metrics.update(peak_memory_mb=memory.peak_mb, memory_measure=memory.measure)
+    metrics.update(budget.record(result, recipe.monitor))
     extra = domain.evaluate(data, y_true=splits.test.targets, proba=trainer.predict_proba(splits.test),
                             out_dir=out_dir, recipe=recipe, train_labels=splits.observed,
                             train_indices=splits.kept)
@@ -124,6 +202,8 @@ def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, split
         scored = difficulty[difficulty["mislabel_score"].notna()]  # a sample never trained on has no score
         metrics["detection"] = detection_metrics(scored["is_flipped"].to_numpy(), scored["mislabel_score"].to_numpy())
     sections = [Section("Data preparation", paragraphs=list(data.extras["notes"]))] if data.extras.get("notes") else []
+    if budget.notes:
+        sections.append(Section("Training budget", paragraphs=budget.notes))
     if extra is not None and (extra.get("report") or extra.get("warnings")):
         for warning in extra.get("warnings", []):
             logger.warning(warning)
