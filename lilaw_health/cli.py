@@ -26,14 +26,19 @@ KEY_HELP = {
     "methods": "methods for `compare`, e.g. [erm, lilaw]",
     "seed": "seed of `run`: noise, split, initialisation, shuffling",
     "seeds": "seeds for `compare`, e.g. [0, 1, 2]",
-    "epochs": "maximum training epochs",
+    "epochs": "training epochs (at least: min_steps may raise them; early stopping may end sooner)",
+    "min_steps": "minimum optimiser steps: epochs become max(epochs, ceil(min_steps / steps per epoch)), so a small "
+                 "training set trains enough; the cosine schedule follows (0 = off; ecg5000 sets 900)",
     "batch_size": "mini-batch size (also the meta step's validation batch)",
     "lr": "Adam learning rate of the model",
     "weight_decay": "Adam weight decay of the model",
+    "keep": "the model a run evaluates: best (its best validation epoch) or last (its last epoch); a validation "
+            "split too small to choose an epoch keeps the last",
     "patience": "early stopping after this many epochs without improvement (0 = off)",
     "monitor": "validation score for best-epoch selection: accuracy, balanced_accuracy, macro_f1, auroc, loss; "
                "regression: mae, rmse, r2, loss",
-    "val_fraction": "stratified share of the (noisy) training data held out for validation (random for regression)",
+    "val_fraction": "stratified share of the (noisy) training data held out for validation (random for regression); "
+                    "with fewer than 10 validation samples (or 2 per class) the run keeps the last epoch instead",
     "loss": "per-sample loss of erm, lilaw, clean: cross_entropy, focal, gce, sce, label_smoothing (e.g. LiLAW + GCE); "
             "regression: mse (the default there), huber",
     "class_weight": "none; balanced: weigh each sample's loss by n / (n_classes * count of its class), as "
@@ -42,7 +47,11 @@ KEY_HELP = {
     "scheduler": "learning-rate schedule: none, or cosine (anneal to 0 over the epochs)",
     "threshold": "regression only: also report the binary metrics of target >= threshold (e.g. 3 for PSPI pain)",
     "augment": "training-batch augmentations, e.g. [{name: jitter, p: 0.5, sigma: 0.03}] (lilaw-health list)",
-    "device": "auto (CUDA if available), cpu, cuda, cuda:1, ...",
+    "device": "auto (CUDA if available), cpu, cuda, cuda:1, ...; cuda where there is none is refused",
+    "amp": "mixed precision of the model step on CUDA (float16 autocast + gradient scaler): auto (on with CUDA, "
+           "off on the CPU), on (refused on the CPU), off; LiLAW's scalars and meta step stay float32",
+    "workers": "DataLoader worker processes (0 = read batches in the training process); the result is the same "
+               "for any count",
     "threads": "PyTorch CPU threads for the run; 0 keeps PyTorch's default (OMP_NUM_THREADS or the core count). "
                "Results can differ in the last digits between thread counts, so the shipped recipes fix 1",
     "noise.kind": "label noise: none, symmetric, asymmetric, pairflip, transition, instance, long_tailed "
@@ -90,7 +99,7 @@ KEY_HELP = {
     "dynamic_loss.virtual_lr": "dynamic_loss: step size of the virtual SGD step of the look-ahead",
     "dynamic_loss.finetune": "dynamic_loss: fine-tune on the metadata (one-hot + margins) between epochs",
     "dynamic_loss.finetune_lr": "dynamic_loss: SGD learning rate of that fine-tune",
-    "data.<any>": "domain data options (ecg: root, format, length_policy, znorm, corrupt_fraction, ...; "
+    "data.<any>": "domain data options (ecg: root, format, length_policy, znorm, corrupt_fraction, features, ...; "
                   "tabular: protocol, path, target, sensitive, reference, baselines, mitigators, ...)",
     "model_args.<any>": "keyword arguments of the model constructor",
 }

@@ -101,7 +101,7 @@ def _row(method: str, seed: int, metrics: dict) -> dict:
     synthetic = metrics.get("synthetic") or {}
     row.update({key: synthetic[key] for key in ("value_auroc", "value_auroc_off_class", "value_auroc_implausible",
                                                 "w_alpha_auroc", "real_distance_auroc") if key in synthetic})  # how well the synthetic-sample value finds planted generator failures
-    row["best_epoch"] = metrics["best_epoch"]  # which epoch validation picked: early picks flag a mismatched monitor
+    row["best_epoch"] = metrics.get("kept_epoch", metrics["best_epoch"])  # the evaluated epoch: early picks flag a mismatched monitor
     row["seconds_per_epoch"] = metrics["seconds_per_epoch"]
     row["peak_memory_mb"] = metrics.get("peak_memory_mb", float("nan"))  # absent from runs of older versions
     row["memory_measure"] = metrics.get("memory_measure", "unavailable")

@@ -25,6 +25,7 @@ import yaml
 
 from lilaw_health.core import distributed
 from lilaw_health.core.checkpoint import atomic_write_text
+from lilaw_health.core.budget import Budget, plan_budget
 from lilaw_health.core.data import LabeledView, TaskData, dataset_labels
 from lilaw_health.core.difficulty import difficulty_table, regression_difficulty_table, write_difficulty
 from lilaw_health.core.errors import ConfigError, InputError, LilawError
@@ -83,16 +84,20 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
                               clean=recipe.clean, dynamic_loss=recipe.dynamic_loss, task=splits.task,
                               synthetic=dataset_sources(splits.train.base)[splits.train.indices] != REAL,
                               real_distance=_real_distance(splits.train))
-        trainer = Trainer(model, method, config=recipe.train_config(), checkpoint_dir=out_dir / "checkpoints",
+        budget = plan_budget(recipe.train_config(), min_steps=recipe.min_steps, n_train=len(splits.train),
+                             n_val=len(splits.val), n_classes=data.n_classes if data.task == "classification" else 0)
+        trainer = Trainer(model, method, config=budget.train_config(recipe.train_config()),
+                          checkpoint_dir=out_dir / "checkpoints",
                           progress=progress, augment=domain.build_augment(recipe.augment, data=data),
                           task=splits.task)
         if distributed.is_main():  # only rank 0 writes; the others train with it and receive its metrics
             atomic_write_text(out_dir / "config.yaml", recipe.to_yaml())  # all checked: the first write
+            budget.log()
         with PeakMemory(distributed.local_device(device)) as memory:
             result = trainer.fit(splits.train, splits.val, resume=resume)
         metrics = None
         if distributed.is_main():
-            metrics = _finish(out_dir, recipe, domain, data, splits, trainer, result, memory)
+            metrics = _finish(out_dir, recipe, domain, data, splits, trainer, result, memory, budget)
         return distributed.broadcast_object(metrics)
 
 
@@ -107,10 +112,11 @@ def load_task_data(domain: Domain, recipe: Recipe) -> TaskData:
 
 
 def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, splits: Splits, trainer: Trainer,
-            result: TrainResult, memory: PeakMemory) -> dict:
+            result: TrainResult, memory: PeakMemory, budget: Budget) -> dict:
     """Evaluate the trained model and write every output; ``metrics.json`` last."""
     metrics = _evaluate(trainer, splits, data, result, recipe)
     metrics.update(peak_memory_mb=memory.peak_mb, memory_measure=memory.measure)
+    metrics.update(budget.record(result))
     extra = domain.evaluate(data, y_true=splits.test.targets, proba=trainer.predict_proba(splits.test),
                             out_dir=out_dir, recipe=recipe, train_labels=splits.observed,
                             train_indices=splits.kept)
@@ -124,6 +130,8 @@ def _finish(out_dir: Path, recipe: Recipe, domain: Domain, data: TaskData, split
         scored = difficulty[difficulty["mislabel_score"].notna()]  # a sample never trained on has no score
         metrics["detection"] = detection_metrics(scored["is_flipped"].to_numpy(), scored["mislabel_score"].to_numpy())
     sections = [Section("Data preparation", paragraphs=list(data.extras["notes"]))] if data.extras.get("notes") else []
+    if budget.notes:
+        sections.append(Section("Training budget", paragraphs=budget.notes))
     if extra is not None and (extra.get("report") or extra.get("warnings")):
         for warning in extra.get("warnings", []):
             logger.warning(warning)

@@ -36,6 +36,8 @@ EMPTY_RECIPE = ("recipe file {path} is empty. Give at least `base: <recipe>` (li
 NOT_TEXT = "recipe file {path} is not UTF-8 text ({reason}). Save it as a UTF-8 YAML file."
 BASE_MISSING = ("recipe {path} names 'base: {base}', which is neither a file beside it ({beside}) nor a "
                 "registered recipe ({valid}).")
+MIN_STEPS_NEGATIVE = ("{source}: min_steps must be >= 0 (0 = train exactly `epochs`); received {value}. "
+                      "E.g. min_steps=900.")
 OVERRIDE_TWICE = ("--set {key} is given twice ({first!r}, then {second!r}); give each key once.")
 OVERRIDE_CONFLICT = ("--set sets {key} as a value and {key}.{child} inside it; a key is either a value or a "
                      "section. Keep one of them.")
@@ -112,7 +114,7 @@ class Recipe(TrainConfig):
     """Everything one experiment needs. See ``lilaw-health run --help`` for each key.
 
     The training-loop keys (epochs, batch_size, lr, weight_decay, patience, monitor, device,
-    seed, sampler, scheduler) are :class:`~lilaw_health.core.trainer.TrainConfig`'s, inherited
+    seed, sampler, scheduler, amp, workers) are :class:`~lilaw_health.core.trainer.TrainConfig`'s, inherited
     so that they are declared, defaulted and checked in one place.
     """
 
@@ -123,6 +125,7 @@ class Recipe(TrainConfig):
     method: str = "lilaw"
     methods: tuple[str, ...] = ("erm", "lilaw")
     seeds: tuple[int, ...] = (0, 1, 2)
+    min_steps: int = 0  # epochs become max(epochs, ceil(min_steps / steps per epoch)) (experiment.plan_budget)
     val_fraction: float = 0.1
     loss: str = "cross_entropy"
     class_weight: str = "none"
@@ -218,6 +221,8 @@ def check_keys(raw: Any, *, source: str) -> None:
             _checked(key, value, Recipe, source)
     if raw.get("threads", 0) < 0:
         raise ConfigError(f"{source}: threads must be >= 0 (0 = PyTorch's default); received {raw['threads']}.")
+    if raw.get("min_steps", 0) < 0:
+        raise ConfigError(MIN_STEPS_NEGATIVE.format(source=source, value=raw["min_steps"]))
 
 
 def _check_list(key: str, value: Any, source: str) -> None:

@@ -21,7 +21,7 @@ SMALL = "dataset=ECG200"
 def test_run_writes_the_whole_output_folder(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", "ecg5000_noisy", "--out", str(out), "--quiet",
-                 "--set", "epochs=2", "noise.rate=0.2", "method=lilaw", "seed=3", NARROW]) == 0
+                 "--set", "epochs=2", "min_steps=0", "noise.rate=0.2", "method=lilaw", "seed=3", NARROW]) == 0
     assert RUN_FILES <= {p.name for p in out.iterdir()}
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["test"]) == {"accuracy", "balanced_accuracy", "macro_f1", "auroc"}
@@ -38,7 +38,7 @@ def test_run_writes_the_whole_output_folder(tmp_path, capsys):
 def test_compare_prints_mean_and_std_per_method(tmp_path, capsys):
     out = tmp_path / "cmp"
     args = ["compare", "ecg5000_noisy", "--out", str(out), "--quiet", "--seeds", "0", "1",
-            "--set", "epochs=1", NARROW, SMALL]
+            "--set", "epochs=1", "min_steps=0", NARROW, SMALL]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "erm" in printed and "lilaw" in printed and "±" in printed
@@ -56,7 +56,7 @@ def test_compare_prints_mean_and_std_per_method(tmp_path, capsys):
 def test_compare_over_named_settings_writes_one_comparison_each_and_a_joint_table(tmp_path, capsys):
     out = tmp_path / "grid"
     args = ["compare", "ecg5000_noisy", "--out", str(out), "--quiet", "--seeds", "0",
-            "--set", "epochs=1", NARROW, SMALL,
+            "--set", "epochs=1", "min_steps=0", NARROW, SMALL,
             "--setting", "clean", "noise.kind=none", "noise.rate=0", "--setting", "sym20", "noise.rate=0.2"]
     assert main(args) == 0
     table = pd.read_csv(out / "settings.csv")
@@ -103,19 +103,19 @@ def test_list_names_everything(capsys):
 
 def test_rerun_with_another_recipe_in_the_same_folder_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["run", "ecg5000_noisy", "--out", str(out), "--quiet", "--set", "epochs=1", "method=erm", NARROW,
+    assert main(["run", "ecg5000_noisy", "--out", str(out), "--quiet", "--set", "epochs=1", "min_steps=0", "method=erm", NARROW,
                  SMALL]) == 0
-    assert main(["run", "ecg5000_noisy", "--out", str(out), "--quiet", "--set", "epochs=1", "method=erm",
+    assert main(["run", "ecg5000_noisy", "--out", str(out), "--quiet", "--set", "epochs=1", "min_steps=0", "method=erm",
                  NARROW, SMALL, "noise.rate=0.1"]) == 2
     assert "holds a run of a different recipe" in capsys.readouterr().err
-    assert main(["run", "ecg5000_noisy", "--out", str(out), "--quiet", "--no-resume", "--set", "epochs=1",
+    assert main(["run", "ecg5000_noisy", "--out", str(out), "--quiet", "--no-resume", "--set", "epochs=1", "min_steps=0",
                  "method=erm", NARROW, SMALL, "noise.rate=0.1"]) == 0
 
 
 @pytest.mark.parametrize("dataset, n_classes", [("ECG200", 2), ("Chinatown", 2)])
 def test_any_ucr_dataset_runs_by_name(tmp_path, dataset, n_classes):
     out = tmp_path / dataset
-    assert main(["run", "ecg5000", "--out", str(out), "--quiet", "--set", f"dataset={dataset}", "epochs=2",
+    assert main(["run", "ecg5000", "--out", str(out), "--quiet", "--set", f"dataset={dataset}", "epochs=2", "min_steps=0",
                  "val_fraction=0.2"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["dataset"] == dataset and len(metrics["class_names"]) == n_classes

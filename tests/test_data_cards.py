@@ -43,7 +43,7 @@ def test_ecg5000_sets_its_card_and_the_run_report_prints_it(tmp_path):
     out = tmp_path / "run"
     # a narrow FCN: the card's path into the report does not depend on the width (the default one spent
     # 12 s predicting the 4,500 test beats)
-    assert main(["run", "ecg5000", "--out", str(out), "--quiet", "--set", "epochs=1", "method=erm",
+    assert main(["run", "ecg5000", "--out", str(out), "--quiet", "--set", "epochs=1", "min_steps=0", "method=erm",
                  "model_args.widths=[16,32,16]"]) == 0
     report = (out / "report.md").read_text()
     assert "## Data card" in report and load_card("ECG5000").splitlines()[0] in report

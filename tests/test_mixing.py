@@ -14,7 +14,7 @@ from lilaw_health.core.methods import LiLAWMethod
 from lilaw_health.core.synthetic import ClassPCAGenerator, generate
 
 MIX = ["mix.generator=class_pca", "mix.real_train=60", "mix.ratio=1.0", "mix.failures=0.3", "val_fraction=0.2",
-       "epochs=3", "method=lilaw", "lilaw.warmup_epochs=1", "model_args.widths=[16,32,16]"]  # a narrow FCN: plumbing
+       "epochs=3", "min_steps=0", "method=lilaw", "lilaw.warmup_epochs=1", "model_args.widths=[16,32,16]"]  # a narrow FCN: plumbing
 
 
 def _run(out, *extra):
@@ -94,7 +94,7 @@ def test_bad_mixes_are_refused_before_writing(tmp_path, capsys, override, messag
 def test_the_valuation_filter_drops_the_lowest_valued_synthetic_samples(tmp_path, capsys):
     out = tmp_path / "filter"
     assert _run(out, "method=clean", "clean.scope=synthetic", "clean.fraction=0.3", "clean.detect_epochs=2",
-                "epochs=4") == 0
+                "epochs=4", "min_steps=0") == 0
     history = pd.read_csv(out / "history.csv")
     assert (history["val_samples"] == history["val_samples"].iloc[0]).all()  # the real validation set is untouched
     assert _run(tmp_path / "none", "method=clean", "clean.scope=synthetic", "mix.generator=none") == 2

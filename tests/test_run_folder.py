@@ -18,12 +18,13 @@ def _toy(folder: Path, train_labels, test_labels=(1, 2)) -> list[str]:
     """A tiny UCR dataset; returns the --set arguments that train on it for one epoch."""
     rows = lambda labels: univariate([(label, [0.1 * i + label for i in range(8)]) for label in labels])  # noqa: E731
     write(folder, "Toy", "tsv", rows(train_labels), rows(test_labels))
-    return ["dataset=Toy", f"data.root={folder}", "epochs=1", "val_fraction=0.5", "batch_size=4", "threads=1"]
+    return ["dataset=Toy", f"data.root={folder}", "epochs=1", "min_steps=0", "val_fraction=0.5", "batch_size=4",
+            "threads=1"]
 
 
 def test_a_crafted_checkpoint_in_the_output_folder_runs_no_code(tmp_path, capsys):
-    out, marker = tmp_path / "run", tmp_path / "pwned"
-    args = ["run", "ecg5000", "--out", str(out), "--quiet", "--set", *_toy(tmp_path / "data", [1, 1, 2, 2] * 2)]
+    out, marker = tmp_path / "run", tmp_path / "pwned"  # 12 validation series: enough to read best.pt
+    args = ["run", "ecg5000", "--out", str(out), "--quiet", "--set", *_toy(tmp_path / "data", [1, 1, 2, 2] * 6)]
     assert main([*args, "method=erm"]) == 0
 
     class RunsCode:

@@ -20,7 +20,7 @@ from lilaw_health.core.synthetic import ClassPCAGenerator
 from lilaw_health.domains.ecg.data import load_data as load_ucr
 from lilaw_health.domains.tabular.data import SYNTHETIC_IN_TEST
 
-FAST = ["epochs=2", "lilaw.warmup_epochs=1", "val_fraction=0.2", "seeds=[0]"]
+FAST = ["epochs=2", "min_steps=0", "lilaw.warmup_epochs=1", "val_fraction=0.2", "seeds=[0]"]
 
 
 @given(st.lists(st.integers(0, 6), min_size=2, max_size=40), st.floats(0.05, 0.9), st.integers(0, 5))

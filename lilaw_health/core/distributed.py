@@ -196,6 +196,15 @@ class ShardedBatchSampler(Sampler[list[int]]):
         full, rest = divmod(len(self.sampler), self.batch_size)  # type: ignore[arg-type]
         return full + int(rest >= self._minimum)
 
+    def global_counts(self) -> list[int]:
+        """The samples all processes train on in each batch, in order (the sum of the shares;
+        each process holds the whole of a batch smaller than the process count), known
+        without communication."""
+        full, rest = divmod(len(self.sampler), self.batch_size)  # type: ignore[arg-type]
+        sizes = [self.batch_size] * full + ([rest] if rest >= self._minimum else [])
+        world = world_size()
+        return [size if size >= world else size * world for size in sizes]
+
 
 def write_rank_trace(state: dict[str, Any], model: nn.Module) -> None:
     """When ``$LILAW_HEALTH_RANK_TRACE`` names a folder, write what this process learned there

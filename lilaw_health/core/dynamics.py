@@ -9,7 +9,11 @@ For every training sample and epoch we keep the mean over its presentations of
 and, per presentation, whether it was classified correctly, to count forgetting events
 (correct then wrong at the next presentation; Toneva et al. 2019). Validation samples are
 described from the per-epoch validation pass (held out: they are never trained on).
-Nothing here runs a forward pass of its own.
+Nothing here runs a forward pass of its own, and nothing reads the device while an epoch runs:
+the per-sample sums stay on the device, and each batch's predictions and correctness are kept
+there until :meth:`TrainingDynamics.end_epoch` copies them to the host in one transfer and
+replays the bookkeeping batch by batch, in the order the batches came (the result is the same
+as updating after every batch).
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from torch import Tensor
 
 from lilaw_health.core import distributed
 from lilaw_health.core.task import CLASSIFICATION, SampleStats, Task
+
+# _ALPHA: Task.sample_stats is annotated ``alpha: float`` but computes with float | Tensor (the LiLAW
+# weights accept either); the trainer passes LiLAW's alpha as a 0-d tensor to keep it on the device.
 
 
 class TrainingDynamics:
@@ -51,25 +58,38 @@ class TrainingDynamics:
 
     def _reset_epoch(self) -> None:
         self._sums: dict[str, Tensor] = {}
+        # per batch, until end_epoch: positions (host), then correct, predicted, targets (device)
+        self._pending: list[tuple[Tensor, Tensor, Tensor, Tensor]] = []
 
-    def record(self, positions: Tensor, outputs: Tensor, targets: Tensor, *, alpha: float) -> None:
+    def record(self, positions: Tensor, outputs: Tensor, targets: Tensor, *, alpha: float | Tensor) -> None:
         """Add one mini-batch: ``positions`` (n,) index the dataset, ``outputs`` (logits (n, c), or
-        regression outputs) are detached."""
+        regression outputs) are detached; ``alpha`` (a float or a 0-d tensor on the outputs'
+        device) is the one W_alpha is computed with."""
         with torch.no_grad():
-            stats = self.task.sample_stats(outputs, targets, alpha=alpha)
+            stats = self.task.sample_stats(outputs, targets, alpha=alpha)  # type: ignore[arg-type]  # see _ALPHA
         self.add_stats(positions, stats, targets)
 
     def add_stats(self, positions: Tensor, stats: SampleStats, targets: Tensor) -> None:
         """Add one mini-batch's per-sample statistics (each (n,)) at ``positions`` (n,)."""
         sums = {"w_alpha": stats.w_alpha, "margin": stats.margin, "count": torch.ones_like(stats.margin)}
-        index = positions.to(stats.margin.device).long()
+        index = positions.to(stats.margin.device, non_blocking=True).long()
         for key, value in sums.items():
             total = self._sums.setdefault(key, torch.zeros(self.n_samples, device=stats.margin.device))
             total.index_add_(0, index, value.float())
-        where = positions.cpu().numpy()
-        self._update_forgetting(where, stats.correct.cpu().numpy())
-        self.last_predicted[where] = stats.predicted.cpu().numpy()
-        self.observed_labels[where] = targets.cpu().numpy()
+        self._pending.append((positions, stats.correct, stats.predicted, targets))
+
+    def _replay_pending(self) -> None:
+        """The kept batches' bookkeeping, in the order they came: one transfer per kind of value."""
+        if not self._pending:
+            return
+        positions, correct, predicted, targets = zip(*self._pending)
+        sizes = np.cumsum([len(p) for p in positions])[:-1]
+        read = [np.split(torch.cat(part).cpu().numpy(), sizes) for part in (positions, correct, predicted, targets)]
+        self._pending = []
+        for where, batch_correct, batch_predicted, batch_targets in zip(*read):
+            self._update_forgetting(where, batch_correct)
+            self.last_predicted[where] = batch_predicted
+            self.observed_labels[where] = batch_targets
 
     def _update_forgetting(self, positions: np.ndarray, correct: np.ndarray) -> None:
         self.forgetting[positions] += self._last_correct[positions] & ~correct
@@ -78,6 +98,7 @@ class TrainingDynamics:
 
     def end_epoch(self) -> None:
         """Close the epoch: store its per-sample means (NaN for samples not presented)."""
+        self._replay_pending()
         if not self._sums:
             nan = np.full(self.n_samples, np.nan)
             self.w_alpha.append(nan)
@@ -143,20 +164,26 @@ class SharedDynamics:
 
     def __init__(self, dynamics: TrainingDynamics) -> None:
         self.dynamics = dynamics
-        self._rows: list[np.ndarray] = []  # per batch: (n, 7) step, position, w_alpha, margin, correct, predicted, target
+        # per batch: (n, 2) step, position on the host; (n, 5) w_alpha, margin, correct, predicted, target
+        # on the device, read at the end of the epoch
+        self._where: list[Tensor] = []
+        self._stats: list[Tensor] = []
 
-    def record(self, step: int, positions: Tensor, outputs: Tensor, targets: Tensor, *, alpha: float) -> None:
+    def record(self, step: int, positions: Tensor, outputs: Tensor, targets: Tensor, *, alpha: float | Tensor) -> None:
         """Keep one batch share's statistics; ``outputs`` are detached."""
         with torch.no_grad():
-            stats = self.dynamics.task.sample_stats(outputs, targets, alpha=alpha)
-        columns = [torch.full_like(positions, step), positions, stats.w_alpha, stats.margin, stats.correct,
-                   stats.predicted, targets]
-        self._rows.append(np.stack([c.cpu().numpy().astype(np.float64) for c in columns], axis=1))
+            task = self.dynamics.task
+            stats = task.sample_stats(outputs, targets, alpha=alpha)  # type: ignore[arg-type]  # see _ALPHA
+            columns = [stats.w_alpha, stats.margin, stats.correct, stats.predicted, targets]
+            self._stats.append(torch.stack([column.to(torch.float64) for column in columns], dim=1))
+        self._where.append(torch.stack([torch.full_like(positions, step), positions], dim=1).to(torch.float64))
 
     def end_epoch(self) -> None:
         """Gather every process's statistics of the epoch into ``dynamics`` and close its epoch."""
-        local = np.concatenate(self._rows) if self._rows else np.empty((0, 7))
-        self._rows = []
+        local = np.empty((0, 7))
+        if self._stats:
+            local = np.concatenate([torch.cat(self._where).numpy(), torch.cat(self._stats).cpu().numpy()], axis=1)
+        self._where, self._stats = [], []
         rows = np.concatenate(distributed.all_gather_array(local))  # float64 holds each value exactly
         rows = rows[np.argsort(rows[:, 0], kind="stable")]
         for batch in np.split(rows, np.flatnonzero(np.diff(rows[:, 0])) + 1):

@@ -10,6 +10,12 @@ Per training mini-batch (Moturu et al., arXiv:2509.20786, Algorithm 1):
 3. clamp alpha >= 1 and delta >= beta.
 
 There is no look-ahead or second-order term: the extra cost is one no-grad forward.
+
+The scalars and the meta step stay in float32 under mixed precision: the meta step runs with
+autocast switched off on float32 copies of the outputs (why: :mod:`~lilaw_health.core.device`).
+``checked=False`` skips the input checks of :func:`~lilaw_health.core.weighting.lilaw_weights`
+(finite logits, labels in range), each a read of the device: the trainer, whose labels were
+checked when the dataset was built, passes it in its hot loop and stops on a non-finite loss.
 """
 
 from __future__ import annotations
@@ -20,8 +26,11 @@ import torch
 from torch import Tensor, nn
 
 from lilaw_health.core.errors import ConfigError
+from lilaw_health.core.device import full_precision, without_autocast
 from lilaw_health.core.weighting import (
     LiLAWWeights,
+    _weights,
+    agreement,
     lilaw_weights,
     lilaw_weights_multilabel,
     lilaw_weights_regression,
@@ -107,42 +116,51 @@ class LiLAW(nn.Module):
         self.beta = nn.Parameter(torch.tensor(float(self.config.beta)))
         self.delta = nn.Parameter(torch.tensor(float(self.config.delta)))
 
-    def weights(self, outputs: Tensor, targets: Tensor, *, learnable: bool = False) -> LiLAWWeights:
-        """Per-sample weights at the current scalars (frozen unless ``learnable``)."""
+    def weights(self, outputs: Tensor, targets: Tensor, *, learnable: bool = False,
+                checked: bool = True) -> LiLAWWeights:
+        """Per-sample weights at the current scalars (frozen unless ``learnable``); ``checked=False``
+        skips the input checks (classification and regression)."""
         a, b, d = (self.alpha, self.beta, self.delta) if learnable else (
             self.alpha.detach(), self.beta.detach(), self.delta.detach())
         if self.task == "classification":
+            if not checked:
+                return _weights(*agreement(outputs, targets), a, b, d)
             return lilaw_weights(outputs, targets, alpha=a, beta=b, delta=d)
         if self.task == "multilabel":
             return lilaw_weights_multilabel(outputs, targets, alpha=a, beta=b, delta=d)
         assert self.target_range is not None
         if outputs.dim() == 2 and outputs.shape[1] == 1:  # a model's (n, 1) head
             outputs = outputs[:, 0]
+        if not checked and outputs.shape == targets.shape:
+            return _weights(outputs, targets.to(outputs.dtype), a, b, d, scale=self.target_range)
         return lilaw_weights_regression(outputs, targets, target_range=self.target_range, alpha=a, beta=b, delta=d)
 
-    def loss(self, outputs: Tensor, targets: Tensor, per_sample_loss: Tensor) -> Tensor:
+    def loss(self, outputs: Tensor, targets: Tensor, per_sample_loss: Tensor, *, checked: bool = True) -> Tensor:
         """Weighted training loss for the model step; the scalars receive no gradient."""
-        w = self.weights(outputs, targets).w
+        w = self.weights(outputs, targets, checked=checked).w
         if self.config.detach_weights:
             w = w.detach()
         return weighted_mean(per_sample_loss, w)
 
-    def meta_step(self, outputs: Tensor, targets: Tensor, per_sample_loss: Tensor) -> Tensor:
+    def meta_step(self, outputs: Tensor, targets: Tensor, per_sample_loss: Tensor, *, checked: bool = True) -> Tensor:
         """One plain gradient step on (alpha, beta, delta) from a validation batch.
 
         ``outputs`` and ``per_sample_loss`` are detached here, so computing them under
         ``torch.no_grad()`` is enough. Returns the meta loss (before the step).
         """
-        meta_loss, grads = self.meta_gradients(outputs, targets, per_sample_loss)
+        meta_loss, grads = self.meta_gradients(outputs, targets, per_sample_loss, checked=checked)
         self.apply_meta_gradients(grads)
         return meta_loss
 
-    def meta_gradients(self, outputs: Tensor, targets: Tensor, per_sample_loss: Tensor) -> tuple[Tensor, list[Tensor]]:
+    def meta_gradients(self, outputs: Tensor, targets: Tensor, per_sample_loss: Tensor, *,
+                       checked: bool = True) -> tuple[Tensor, list[Tensor]]:
         """The meta loss of a validation batch and its gradients (three 0-d tensors) with respect
         to (alpha, beta, delta); nothing changes. Data-parallel training averages the gradients
-        over processes before :meth:`apply_meta_gradients`."""
-        outputs, per_sample_loss = outputs.detach(), per_sample_loss.detach()
-        meta_loss = weighted_mean(per_sample_loss, self.weights(outputs, targets, learnable=True).w)
+        over processes before :meth:`apply_meta_gradients`. float32 maths, also inside autocast."""
+        outputs, per_sample_loss = full_precision(outputs.detach()), full_precision(per_sample_loss.detach())
+        with without_autocast(outputs.device):
+            weights = self.weights(outputs, targets, learnable=True, checked=checked)
+            meta_loss = weighted_mean(per_sample_loss, weights.w)
         grads = torch.autograd.grad(meta_loss, [self.alpha, self.beta, self.delta])
         return meta_loss.detach(), list(grads)
 
@@ -157,6 +175,12 @@ class LiLAW(nn.Module):
     def scalars(self) -> dict[str, float]:
         """Current values as plain floats (for logging)."""
         return {"alpha": self.alpha.item(), "beta": self.beta.item(), "delta": self.delta.item()}
+
+    def scalar_tensors(self) -> dict[str, Tensor]:
+        """Current values as 0-d tensors on the scalars' device: a copy, read on the host later
+        (the trainer logs them without waiting for the device)."""
+        values = torch.stack([self.alpha, self.beta, self.delta]).detach()
+        return {"alpha": values[0], "beta": values[1], "delta": values[2]}
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v:.4f}" for k, v in self.scalars().items())

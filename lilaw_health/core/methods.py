@@ -18,7 +18,7 @@ Add a method with ``METHODS.add("name", factory)``, the factory taking a ``Metho
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from lilaw_health.core.lilaw import LiLAWConfig
 from lilaw_health.core.losses import (
     CLASS_WEIGHTS, PER_SAMPLE_LOSSES, REGRESSION_LOSSES, PerSampleLoss, with_class_weight,
 )
+from lilaw_health.core.device import full_precision, without_autocast
 from lilaw_health.core.registry import Registry
 from lilaw_health.core.synthetic import value_score
 from lilaw_health.core.task import CLASSIFICATION, Task
@@ -41,6 +42,7 @@ from lilaw_health.core.task import CLASSIFICATION, Task
 logger = logging.getLogger(__name__)
 
 Batch = tuple[Sample, Tensor]  # (inputs, possibly structured; targets)
+Scalars = Mapping[str, "float | Tensor"]  # logged after a model step; 0-d tensors are read on the host later
 CLEAN_ACTIONS = ("drop", "relabel")
 CLEAN_SCOPES = ("all", "synthetic")
 DEFAULT_LOSS, NO_CLASS_WEIGHT = "cross_entropy", "none"
@@ -207,12 +209,19 @@ class Method:
         """A per-sample loss (n,) times the user's ``sample_weight`` of those positions, if any."""
         if self.sample_weight is None:
             return loss
-        return loss * self.sample_weight.to(loss.device)[positions.to(loss.device)]
+        return loss * self.sample_weight.to(loss.device)[positions.to(loss.device, non_blocking=True)]
 
     def after_model_step(self, model: nn.Module, *, epoch: int, step: int,
-                         next_val_batch: Callable[[], Batch]) -> dict[str, float] | None:
-        """Work after the optimiser step; returns logged scalars when it did any."""
+                         next_val_batch: Callable[[], Batch]) -> Scalars | None:
+        """Work after the optimiser step; returns logged scalars when it did any (floats, or 0-d
+        tensors that the trainer reads on the host a few steps later, so that the step does not
+        wait for the device). Under mixed precision it runs inside the model's autocast."""
         return None
+
+    def weight_alpha(self) -> float | Tensor:
+        """The alpha the training dynamics compute W_alpha with: LiLAW's default here; a method
+        that learns it returns it as a 0-d tensor on its device (read without a host sync)."""
+        return LiLAWConfig.alpha
 
     def on_epoch_start(self, epoch: int, *, model: nn.Module, train: LabeledView,
                        predict_logits: Callable[[LabeledView], Tensor], seed: int) -> np.ndarray | None:
@@ -235,6 +244,8 @@ class Method:
         return None
 
     def to(self, device: torch.device) -> Method:
+        if self.sample_weight is not None:  # indexed every step: keep it where the losses are
+            self.sample_weight = self.sample_weight.to(device)
         return self
 
     def state_dict(self) -> dict[str, Any]:
@@ -261,30 +272,36 @@ class LiLAWMethod(Method):
         per_sample = self.per_sample_loss(outputs, targets, positions)
         if self._warming_up(epoch):
             return per_sample.mean()
-        return self.lilaw.loss(outputs, targets, per_sample)
+        # unchecked: the labels were checked with the dataset, and the trainer stops on a non-finite loss
+        return self.lilaw.loss(outputs, targets, per_sample, checked=False)
 
     def after_model_step(self, model: nn.Module, *, epoch: int, step: int,
-                         next_val_batch: Callable[[], Batch]) -> dict[str, float] | None:
+                         next_val_batch: Callable[[], Batch]) -> Scalars | None:
         if self._warming_up(epoch) or step % self.lilaw.config.meta_every:
             return None
         inputs, targets = next_val_batch()
         was_training = model.training
         model.eval()
         with torch.no_grad():
-            outputs = model(inputs)
-            per_sample = self.loss_fn(outputs, targets)
+            outputs = full_precision(model(inputs))  # the forward may run in float16; the rest in float32
+            with without_autocast(outputs.device):
+                per_sample = self.loss_fn(outputs, targets)
         model.train(was_training)
         if distributed.world_size() == 1:
-            self.lilaw.meta_step(outputs, targets, per_sample)
+            self.lilaw.meta_step(outputs, targets, per_sample, checked=False)
         else:  # each process holds a share of the meta batch: one update from the mean over all of it
-            _, grads = self.lilaw.meta_gradients(outputs, targets, per_sample)
+            _, grads = self.lilaw.meta_gradients(outputs, targets, per_sample, checked=False)
             self.lilaw.apply_meta_gradients(distributed.sample_mean(grads, len(targets))[0])
-        return self.lilaw.scalars()
+        return self.lilaw.scalar_tensors()
+
+    def weight_alpha(self) -> Tensor:
+        return self.lilaw.alpha.detach()
 
     def scalars(self) -> dict[str, float]:
         return self.lilaw.scalars()
 
     def to(self, device: torch.device) -> LiLAWMethod:
+        super().to(device)
         self.lilaw.to(device)
         return self
 
@@ -322,9 +339,9 @@ class FilterAndRetrain(Method):
     def training_loss(self, outputs: Tensor, targets: Tensor, *, epoch: int, positions: Tensor) -> Tensor:
         if self.keep is None or self.labels is None:
             return self.per_sample_loss(outputs, targets, positions).mean()
-        index = positions.to(self.keep.device)
-        keep = self.keep[index].to(outputs.device)
-        labels = self.labels[index].to(targets.device)
+        index = positions.to(self.keep.device, non_blocking=True)
+        keep = self.keep[index].to(outputs.device, non_blocking=True)
+        labels = self.labels[index].to(targets.device, non_blocking=True)
         labels = torch.where(labels < 0, targets, labels)  # not presented before the cleaning: its own label
         per_sample = self.per_sample_loss(outputs, labels, positions)
         if distributed.world_size() == 1:

@@ -11,6 +11,13 @@ Data-parallel: under ``torchrun`` (:mod:`~lilaw_health.core.distributed`) the mo
 validation logits and the training dynamics are gathered, so model selection, early stopping
 and the methods' epoch hooks see the whole sets and decide alike on every process; only rank 0
 writes checkpoints, which every process loads to resume.
+
+GPU-ready: ``device=auto`` trains on CUDA when there is a GPU; there the model step runs in
+mixed precision (``amp``, :mod:`~lilaw_health.core.device`), batches come through pinned
+memory (``workers`` loader processes, :mod:`~lilaw_health.core.loaders`), and the loop never
+waits for the device within an epoch except every few steps (:mod:`~lilaw_health.core.host_reads`):
+the loss check, LiLAW's logged scalars and the training dynamics stay on the device until then.
+On the CPU with the defaults, the loop computes exactly what it did before these options existed.
 """
 
 from __future__ import annotations
@@ -27,30 +34,41 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from lilaw_health.core import distributed
 from lilaw_health.core.checkpoint import load_checkpoint, save_checkpoint
-from lilaw_health.core.data import LabeledView, PositionSubset, Sample, collate_items, to_device
+from lilaw_health.core.data import LabeledView, PositionSubset, Sample
 from lilaw_health.core.dynamics import SharedDynamics, TrainingDynamics
-from lilaw_health.core.errors import NOT_FINITE, ConfigError, InputError
-from lilaw_health.core.lilaw import LiLAWConfig
-from lilaw_health.core.methods import Batch, Method, check_data_parallel
+from lilaw_health.core.errors import ConfigError
+from lilaw_health.core.host_reads import DeferredReads
+from lilaw_health.core.loaders import batch_loader, copy_to_device, global_batch_sizes, meta_batches
+from lilaw_health.core.methods import Method, check_data_parallel
 from lilaw_health.core.metrics import MONITORS
+from lilaw_health.core.device import (  # resolve_device: also imported from here by the pipeline
+    autocast, check_amp_mode, full_precision, grad_scaler, parse_device, resolve_device, use_amp,
+)
 from lilaw_health.core.task import CLASSIFICATION, Task
 
 logger = logging.getLogger(__name__)
 
 SAMPLERS = ("uniform", "balanced")
 SCHEDULERS = ("none", "cosine")
+KEEP = ("best", "last")  # the model a fit returns: its best validation epoch, or its last epoch
 Augment = Callable[[Sample, torch.Generator], Sample]
 Scheduler = torch.optim.lr_scheduler.LRScheduler
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Settings of the training loop (the model and the method are passed separately)."""
+    """Settings of the training loop (the model and the method are passed separately).
+
+    ``device`` (auto, cpu, cuda, cuda:<index>) and ``amp`` (auto, on, off: mixed precision on
+    CUDA) are described in :mod:`~lilaw_health.core.device`; ``workers`` (DataLoader processes,
+    0 = read batches in the training process) in :mod:`~lilaw_health.core.loaders`: it never
+    changes the result for the datasets of lilaw_health, so a run may resume with another count.
+    """
 
     epochs: int = 30
     batch_size: int = 32
@@ -62,6 +80,9 @@ class TrainConfig:
     seed: int = 0
     sampler: str = "uniform"
     scheduler: str = "none"
+    amp: str = "auto"
+    workers: int = 0
+    keep: str = "best"
 
     def __post_init__(self) -> None:
         if self.scheduler not in SCHEDULERS:
@@ -75,16 +96,24 @@ class TrainConfig:
                               f"batch_size={self.batch_size}.")
         if self.patience < 0:
             raise ConfigError(f"patience must be >= 0 (0 disables early stopping); received {self.patience}.")
+        if self.keep not in KEEP:
+            raise ConfigError(f"keep must be one of {', '.join(KEEP)}; received {self.keep!r}. 'best' keeps the best "
+                              "validation epoch's model, 'last' the last epoch's.")
         if not (self.lr >= 0 and self.weight_decay >= 0):
             raise ConfigError(f"lr and weight_decay must be >= 0; received lr={self.lr}, "
                               f"weight_decay={self.weight_decay}. E.g. lr=0.001 weight_decay=0.")
-        _parse_device(self.device)
+        if self.workers < 0:
+            raise ConfigError(f"workers must be >= 0 (0 reads batches in the training process); received "
+                              f"{self.workers}. E.g. workers=4 on a machine with cores to spare.")
+        parse_device(self.device)
+        check_amp_mode(self.amp)
         MONITORS.get(self.monitor)
 
 
 @dataclass
 class TrainResult:
-    """What :meth:`Trainer.fit` returns; the model holds the best epoch's weights."""
+    """What :meth:`Trainer.fit` returns; the model holds the weights of the epoch ``kept``
+    (``best``: the best validation epoch, ``best_epoch``; ``last``: the last epoch run)."""
 
     history: pd.DataFrame
     trajectory: pd.DataFrame
@@ -95,38 +124,12 @@ class TrainResult:
     seconds_per_epoch: float = field(default=float("nan"))
     train_dynamics: TrainingDynamics | None = None
     val_dynamics: TrainingDynamics | None = None
+    kept: str = "best"
 
 
 RESUME_OTHER_WORLD_SIZE = ("checkpoint {path} was written by a run of {saved} process(es); this run has {world}. "
                            "Exact resume needs the same number: rerun with torchrun --nproc_per_node={saved} "
                            "(or without torchrun for 1), or start over with lilaw-health run --no-resume.")
-CUDA_UNAVAILABLE = ("device={name}: CUDA is not available here ({why}). Train on the CPU with device=cpu, or "
-                    "device=auto to use a GPU only when there is one.")
-
-
-def _parse_device(name: str) -> torch.device:
-    try:
-        return torch.device("cpu" if name == "auto" else name)
-    except (RuntimeError, TypeError):
-        raise ConfigError(f"device must be auto, cpu, cuda or cuda:<index>; received {name!r}.") from None
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when available, else the CPU; an unavailable CUDA device is refused."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = _parse_device(name)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            why = "this PyTorch has no CUDA support" if torch.version.cuda is None else "no GPU is visible"
-            raise ConfigError(CUDA_UNAVAILABLE.format(name=name, why=why))
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ConfigError(CUDA_UNAVAILABLE.format(name=name, why=f"only {torch.cuda.device_count()} GPU(s)"))
-    elif device.type != "cpu":
-        raise ConfigError(f"device must be auto, cpu, cuda or cuda:<index>; received {name!r}.")
-    return device
-
-
 class Trainer:
     """Train any ``nn.Module`` that returns logits with a method from the registry.
 
@@ -166,11 +169,14 @@ class Trainer:
         check_data_parallel(method.name, world_size=distributed.world_size())
         self.progress = progress and distributed.is_main()
         self.device = distributed.local_device(resolve_device(config.device))
+        self.amp = use_amp(config.amp, self.device)
+        self._scaler = grad_scaler(self.amp)
         self._best_weights: dict[str, Tensor] | None = None
         self._training_model = model  # DistributedDataParallel(model) in a data-parallel fit
 
     def fit(self, train: LabeledView, val: LabeledView, *, resume: bool = True) -> TrainResult:
         cfg = self.config
+        logger.info("training on %s%s", self.device, " in mixed precision (float16 autocast)" if self.amp else "")
         self.model.to(self.device)
         self.method.to(self.device)
         self._initial_weights = self._load_or_save_initial_weights(resume=resume)
@@ -213,7 +219,8 @@ class Trainer:
                 self._save_last(state, optimizer, scheduler)
                 break
         bar.close()
-        self._restore_best()
+        if cfg.keep == "best":
+            self._restore_best()
         distributed.write_rank_trace(state, self.model)
         history = pd.DataFrame(state["history"])
         return TrainResult(history=history, trajectory=pd.DataFrame(state["trajectory"],
@@ -221,7 +228,7 @@ class Trainer:
                            best_epoch=state["best_epoch"], best_score=state["best_score"], epochs_run=state["epoch"],
                            stopped_early=state["stopped_early"],
                            seconds_per_epoch=float(history["seconds"].mean()) if len(history) else float("nan"),
-                           train_dynamics=self.train_dynamics, val_dynamics=self.val_dynamics)
+                           train_dynamics=self.train_dynamics, val_dynamics=self.val_dynamics, kept=cfg.keep)
 
     def _train_epoch(self, train: LabeledView, val: LabeledView, optimizer: torch.optim.Optimizer,
                      epoch: int, state: dict[str, Any]) -> tuple[float, float]:
@@ -234,47 +241,60 @@ class Trainer:
         self.model.train()
         loader = self._loader(train if chosen is None else PositionSubset(train, chosen), shuffle=True,
                               seed=self._seed(epoch, 1), balanced=self.config.sampler == "balanced", shard=True)
-        next_val_batch = self._val_sampler(val, seed=self._seed(epoch, 2))
+        global_sizes = global_batch_sizes(loader)
+        next_val_batch = meta_batches(val, batch_size=self.config.batch_size, seed=self._seed(epoch, 2),
+                                      device=self.device)
         augment_generator = torch.Generator().manual_seed(self._seed(epoch, 3, per_process=True))
         shared = SharedDynamics(self.train_dynamics) if distributed.world_size() > 1 else None
-        objective_sum, plain_sum, count = 0.0, torch.zeros((), device=self.device), 0
-        for positions, inputs, targets in loader:
-            inputs, targets = to_device(inputs, self.device), targets.to(self.device)
+        reads = DeferredReads(epoch=epoch, trajectory=state["trajectory"])  # no host read in the loop
+        plain_sum, count = torch.zeros((), device=self.device), 0
+        for index, (positions, inputs, targets) in enumerate(loader):
+            inputs, targets = copy_to_device(inputs, self.device), targets.to(self.device, non_blocking=True)
             if self.augment is not None:
                 inputs = self.augment(inputs, augment_generator)
-            outputs = self._training_model(inputs)
+            with autocast(self.device, self.amp):
+                outputs = full_precision(self._training_model(inputs))
+            alpha = self.method.weight_alpha()
             if shared is None:
-                self.train_dynamics.record(positions, outputs.detach(), targets, alpha=self._alpha())
+                self.train_dynamics.record(positions, outputs.detach(), targets, alpha=alpha)
             else:
-                shared.record(state["step"], positions, outputs.detach(), targets, alpha=self._alpha())
+                shared.record(state["step"], positions, outputs.detach(), targets, alpha=alpha)
             loss = self.method.training_loss(outputs, targets, epoch=epoch, positions=positions)
-            value, batch_size, share = self._batch_objective(loss, len(targets))
-            if not np.isfinite(value):
-                raise InputError(NOT_FINITE.format(arg=f"training loss (epoch {epoch}, step {state['step']})",
-                                                   count=1, index=0))
-            optimizer.zero_grad(set_to_none=True)
-            (loss if share is None else loss * share).backward()
-            optimizer.step()
-            scalars = self.method.after_model_step(self.model, epoch=epoch, step=state["step"],
-                                                   next_val_batch=next_val_batch)
-            if scalars is not None:
-                state["trajectory"].append({"step": state["step"], "epoch": epoch, **scalars})
+            objective, batch_size, share = self._batch_objective(
+                loss, len(targets), global_sizes[index] if global_sizes else len(targets))
+            self._model_step(optimizer, loss if share is None else loss * share)
+            with autocast(self.device, self.amp):
+                scalars = self.method.after_model_step(self.model, epoch=epoch, step=state["step"],
+                                                       next_val_batch=next_val_batch)
+            reads.add(state["step"], objective, batch_size,
+                      None if scalars is None else {"step": state["step"], "epoch": epoch, **scalars})
             state["step"] += 1
-            objective_sum += value * batch_size
             plain_sum += self.task.plain_loss(outputs.detach(), targets).sum()
             count += batch_size
+        reads.flush()  # raises on a non-finite loss, naming its step
         (self.train_dynamics if shared is None else shared).end_epoch()
-        return distributed.all_reduce_sum(plain_sum).item() / max(count, 1), objective_sum / max(count, 1)
+        return distributed.all_reduce_sum(plain_sum).item() / max(count, 1), reads.objective_sum / max(count, 1)
 
-    def _batch_objective(self, loss: Tensor, size: int) -> tuple[float, int, float | None]:
-        """The batch's objective and size over all processes, and the factor this process's loss
-        is scaled by before DDP averages the gradients (None in one process): its share of the
-        samples times the number of processes, so an uneven last batch weighs every sample alike."""
+    def _batch_objective(self, loss: Tensor, size: int, global_size: int) -> tuple[Tensor, int, float | None]:
+        """The batch's objective (on the device) and size over all processes (``global_size``),
+        and the factor this process's loss is scaled by before DDP averages the gradients (None
+        in one process): its share of the samples times the number of processes, so an uneven
+        last batch weighs every sample alike."""
         if distributed.world_size() == 1:
-            return loss.item(), size, None
-        (mean,), total = distributed.sample_mean([loss], size)
-        batch_size = int(total.item())
-        return mean.item(), batch_size, size * distributed.world_size() / batch_size
+            return loss, size, None
+        (mean,), _ = distributed.sample_mean([loss], size)
+        return mean, global_size, size * distributed.world_size() / global_size
+
+    def _model_step(self, optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
+        """Backward and optimiser step; in mixed precision through the gradient scaler."""
+        optimizer.zero_grad(set_to_none=True)
+        if self._scaler is None:
+            loss.backward()
+            optimizer.step()
+            return
+        self._scaler.scale(loss).backward()
+        self._scaler.step(optimizer)
+        self._scaler.update()
 
     def _seed(self, epoch: int, stream: int, *, per_process: bool = False) -> int:
         """The seed of one random stream of one epoch; ``per_process`` streams (dropout, augmentation)
@@ -292,7 +312,9 @@ class Trainer:
             state["bad_epochs"] += 1
 
     def _optimizer(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        # fused in mixed precision: it reads the gradient scaler's overflow flag on the device
+        return torch.optim.Adam(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay,
+                                fused=True if self.amp else None)
 
     def _scheduler(self, optimizer: torch.optim.Optimizer, epochs: int) -> Scheduler | None:
         if self.config.scheduler == "none":
@@ -319,8 +341,8 @@ class Trainer:
         return self._optimizer()
 
     def _alpha(self) -> float:
-        """The alpha that W_alpha is recorded with: the method's, or LiLAW's default."""
-        return (self.method.scalars() or {}).get("alpha", LiLAWConfig.alpha)
+        """The alpha that W_alpha is recorded with (the method's, or LiLAW's default), on the host."""
+        return float(self.method.weight_alpha())
 
     def _validate(self, val: LabeledView) -> tuple[np.ndarray, np.ndarray, float]:
         """Predictions (class probabilities, or values for regression), targets and mean plain loss
@@ -345,38 +367,10 @@ class Trainer:
         logits = self.predict_logits(PositionSubset(val, distributed.shard(np.arange(len(val)))))
         return torch.as_tensor(np.concatenate(distributed.all_gather_array(logits.numpy())))
 
-    def _val_sampler(self, val: LabeledView, *, seed: int):
-        """Meta batches: random validation samples, the same on every process, which takes its share."""
-        generator = torch.Generator().manual_seed(seed)
-        size = min(self.config.batch_size, len(val))
-
-        def next_val_batch() -> Batch:
-            chosen = torch.randperm(len(val), generator=generator)[:size].numpy()
-            inputs, targets = val.batch(distributed.shard(chosen))
-            return to_device(inputs, self.device), targets.to(self.device)
-
-        return next_val_batch
-
     def _loader(self, dataset: LabeledView | PositionSubset, *, shuffle: bool, seed: int = 0,
                 balanced: bool = False, shard: bool = False) -> DataLoader:
-        """Batches of ``dataset``; with ``shard`` in a data-parallel run, this process's share of
-        the batches one process would draw (same generator, same sampler)."""
-        generator = torch.Generator().manual_seed(seed)
-        sampler: RandomSampler | WeightedRandomSampler | None = None
-        if balanced:
-            counts = np.bincount(dataset.targets)
-            weight = (1.0 / counts[dataset.targets]).tolist()
-            sampler = WeightedRandomSampler(weight, num_samples=len(dataset), replacement=True, generator=generator)
-        if shard and distributed.world_size() > 1:
-            batches = distributed.ShardedBatchSampler(sampler or RandomSampler(dataset, generator=generator),
-                                                      batch_size=self.config.batch_size)
-            return DataLoader(dataset, batch_sampler=batches, generator=generator, collate_fn=collate_items,
-                              pin_memory=self.device.type == "cuda")
-        # BatchNorm over 2-D features cannot train on one sample: drop a last training batch of one
-        drop_last = shuffle and len(dataset) % self.config.batch_size == 1
-        return DataLoader(dataset, batch_size=self.config.batch_size, shuffle=shuffle and sampler is None,
-                          sampler=sampler, generator=generator, drop_last=drop_last, collate_fn=collate_items,
-                          pin_memory=self.device.type == "cuda")
+        return batch_loader(dataset, batch_size=self.config.batch_size, device=self.device, seed=seed,
+                            shuffle=shuffle, balanced=balanced, shard=shard, workers=self.config.workers)
 
     @torch.no_grad()
     def predict_proba(self, dataset: LabeledView) -> np.ndarray:
@@ -388,9 +382,11 @@ class Trainer:
     def predict_logits(self, dataset: LabeledView | PositionSubset) -> Tensor:
         """Logits (n_samples, n_classes) in dataset order, on the CPU."""
         self.model.eval()
-        parts = [self.model(to_device(inputs, self.device)).float().cpu()
-                 for _, inputs, _ in self._loader(dataset, shuffle=False)]
-        return torch.cat(parts)
+        parts = []
+        for _, inputs, _ in self._loader(dataset, shuffle=False):
+            with autocast(self.device, self.amp):
+                parts.append(self.model(copy_to_device(inputs, self.device)).float())
+        return torch.cat(parts).cpu()  # one read of the device per pass
 
     def _initial_state(self) -> dict[str, Any]:
         return {"epoch": 0, "step": 0, "history": [], "trajectory": [], "best_epoch": -1,
@@ -402,7 +398,9 @@ class Trainer:
         if path is None or not path.exists():
             return state
         saved = load_checkpoint(path)
-        if saved["train_config"] != asdict(self.config) or saved["method_name"] != self.method.name:
+        # keys added since the checkpoint was written take their defaults; workers do not change results
+        written = {**asdict(TrainConfig()), **saved["train_config"], "workers": self.config.workers}
+        if written != asdict(self.config) or saved["method_name"] != self.method.name:
             raise ConfigError(f"checkpoint {path} was written by a different configuration "
                               f"({saved['method_name']}, {saved['train_config']}). Use a new output folder, "
                               "or start over there (lilaw-health run --no-resume).")
@@ -414,6 +412,8 @@ class Trainer:
         if scheduler is not None:
             scheduler.load_state_dict(saved["scheduler"])
         self.method.load_state_dict(saved["method"])
+        if self._scaler is not None and saved.get("scaler"):
+            self._scaler.load_state_dict(saved["scaler"])
         self.train_dynamics.load_state_dict(saved["dynamics"]["train"])
         self.val_dynamics.load_state_dict(saved["dynamics"]["val"])
         logger.info("resumed from %s at epoch %d", path, saved["state"]["epoch"])
@@ -426,6 +426,7 @@ class Trainer:
         save_checkpoint(self.checkpoint_dir / "last.pt", {
             "model": self.model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "scaler": self._scaler.state_dict() if self._scaler is not None else None,
             "method": self.method.state_dict(), "method_name": self.method.name,
             "train_config": asdict(self.config), "state": state, "world_size": distributed.world_size(),
             "dynamics": {"train": self.train_dynamics.state_dict(), "val": self.val_dynamics.state_dict()}})

@@ -184,8 +184,13 @@ def _summary_section(metrics: Mapping[str, Any], *, monitor: str) -> Section:
         if final
         else "none (this method takes no LiLAW meta steps)"
     )
+    if metrics.get("model_selection") == "last_epoch":
+        kept = (f"Evaluated model: the last epoch ({metrics.get('kept_epoch', MISSING)} of {epochs} run); "
+                f"the best validation {monitor} was at epoch {best}.")
+    else:
+        kept = f"Best epoch: {best} of {epochs} run (by validation {monitor})."
     paragraphs = [
-        f"Best epoch: {best} of {epochs} run (by validation {monitor}).",
+        kept,
         f"Final LiLAW scalars: {scalars}.",
     ]
     test = metrics.get("test")

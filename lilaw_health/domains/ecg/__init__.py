@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from torch import nn
 
-from lilaw_health.core.augment import Transform
+from lilaw_health.core.augment import Pipeline, Transform
 from lilaw_health.core.data import TaskData
 from lilaw_health.core.domain import Domain
+from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.registry import Registry
 from lilaw_health.core.synthetic import Artefacts
 from lilaw_health.domains.ecg import artefacts, augment, baselines, data, models
 from lilaw_health.domains.ecg.data import UcrOptions
+from lilaw_health.domains.ecg.features import AUGMENT_ON_FEATURES, series_data
 
 
 class EcgDomain(Domain):
@@ -38,6 +40,13 @@ class EcgDomain(Domain):
     def augmentations(self) -> Registry[Transform]:
         return augment.AUGMENTATIONS
 
+    def build_augment(self, specs: Sequence[Mapping[str, Any]], *, data: TaskData) -> Pipeline | None:
+        """The signal augmentations; refused on feature vectors (``data.features``)."""
+        if specs and data.extras.get("features"):
+            names = [str(spec.get("name")) if isinstance(spec, Mapping) else repr(spec) for spec in specs]
+            raise ConfigError(AUGMENT_ON_FEATURES.format(names=", ".join(names), features=data.extras["features"]))
+        return super().build_augment(specs, data=data)
+
     def synthetic_artefacts(self) -> Artefacts:
         """Implausible generated beats: baseline wander, spikes or a flat-line, one per beat."""
         return lambda beats, rng: artefacts.plant_artefacts(beats, rng=rng)
@@ -50,13 +59,15 @@ class EcgDomain(Domain):
         recipe; none when empty); a warning when the network is below 1-NN. Nothing is written:
         the result goes into ``metrics.json`` and the run's report
         (:func:`baselines.evaluate_baselines` describes it and runs any baselines without a recipe).
+        With ``data.features`` the baselines see the raw series (MiniRocket + ridge then uses
+        the very features the network was trained on).
         """
         names = UcrOptions.from_mapping(recipe.data).baselines if recipe is not None else (
             baselines.DEFAULT_BASELINES)
         if not names or data.task != "classification":
             return None
-        return baselines.evaluate_baselines(data, y_true=np.asarray(y_true), proba=np.asarray(proba), names=names,
-                                            train_labels=train_labels, train_indices=train_indices,
+        return baselines.evaluate_baselines(series_data(data), y_true=np.asarray(y_true), proba=np.asarray(proba),
+                                            names=names, train_labels=train_labels, train_indices=train_indices,
                                             seed=recipe.seed if recipe is not None else 0)
 
 

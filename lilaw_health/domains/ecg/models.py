@@ -8,6 +8,12 @@ data; ``lstm`` is the LiLAW paper's 2-layer stacked LSTM for ECG5000. Both are p
 ``inception_time``, ``resnet``, ``lstm_plus`` and ``minirocket`` come from tsai, imported
 inside their factories: importing tsai loads fastai and takes seconds, and listing the models
 (``lilaw-health list``) must not pay for it.
+
+``minirocket_linear`` is the frozen-feature regime: a linear layer over the MiniRocket feature
+vectors that ``data.features=minirocket`` gives as samples (:mod:`.features`; computed once per
+dataset and cached, never per forward pass). Its inputs are (batch, n_features); the factory
+receives n_features in place of n_channels (and seq_len). :func:`build_model` refuses a series
+model on feature data and a feature model on series.
 """
 
 from __future__ import annotations
@@ -36,6 +42,16 @@ UNKNOWN_OPTION = ("unknown option(s) {bad} for ecg model {model!r}; accepted: {a
                   "Fix the keys under model_args in the recipe.")
 FIT_DATA_MISSING = ("ecg model {model!r} fits its features on training inputs: pass fit_data, an array "
                     "(n_samples, n_channels, seq_len). build_model passes the training set's inputs.")
+FEATURE_STATS_MISSING = ("ecg model {model!r} standardises each feature with its mean and std over the training "
+                         "features: pass fit_data (n_samples, {n_features}), or standardise=False. build_model "
+                         "passes the training set's features.")
+NEEDS_FEATURES = ("ecg model {model!r} is a linear head over precomputed features, but the data are raw series "
+                  "of shape {shape}. Set data.features=minirocket (computed once per dataset and cached), or "
+                  "choose a series model ({series}).")
+NEEDS_SERIES = ("ecg model {model!r} reads raw series (batch, channels, length), but data.features={features} "
+                "replaced each series by a vector of {n_features} features. Use model=minirocket_linear, or remove "
+                "data.features to train on the series.")
+FEATURE_MODELS = frozenset({"minirocket_linear"})  # inputs (batch, n_features): data.features is set
 
 # Set from the data, never from options; ``ni`` is the input width of tsai's inner blocks.
 _DATA_ARGS = frozenset({"n_channels", "n_classes", "seq_len", "c_in", "c_out", "ni"})
@@ -142,15 +158,56 @@ def minirocket(n_channels: int, n_classes: int, seq_len: int, *, fit_data: np.nd
     return model
 
 
+@MODELS.register("minirocket_linear")
+class FeatureLinear(nn.Module):
+    """A linear layer over fixed feature vectors: a linear probe, the frozen-feature regime.
+
+    Inputs (batch, n_features), the MiniRocket features of ``data.features=minirocket``. With
+    ``standardise`` (default) each feature is centred and scaled by its mean and standard
+    deviation over ``fit_data`` (every training sample, validation part included; no labels
+    are read, as for the features themselves), kept as buffers; a constant feature is only
+    centred. The weights start at zero, as in tsai's MiniRocket head, so training starts from
+    uniform predictions. ``seq_len`` is part of the factory contract and unused.
+    """
+
+    mean: Tensor  # (n_features,) buffers
+    scale: Tensor
+
+    def __init__(self, n_features: int, n_classes: int, seq_len: int | None = None, *,
+                 fit_data: np.ndarray | None = None, standardise: bool = True) -> None:
+        super().__init__()
+        mean, scale = torch.zeros(n_features), torch.ones(n_features)
+        if standardise:
+            if fit_data is None:
+                raise InputError(FEATURE_STATS_MISSING.format(model="minirocket_linear", n_features=n_features))
+            fit = np.asarray(fit_data, dtype=np.float64)
+            if fit.ndim != 2 or fit.shape[1] != n_features:
+                raise InputError(SHAPE.format(arg="fit_data", expected=f"(n_samples, {n_features})",
+                                              received=fit.shape, fix="Pass the training features."))
+            std = fit.std(axis=0)
+            mean = torch.as_tensor(fit.mean(axis=0), dtype=torch.float32)
+            scale = torch.as_tensor(np.where(std > 0, std, 1.0), dtype=torch.float32)
+        self.register_buffer("mean", mean)
+        self.register_buffer("scale", scale)
+        self.head = nn.Linear(n_features, n_classes)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head((x - self.mean) / self.scale)
+
+
 def build_model(name: str, *, data: TaskData, options: dict[str, Any] | None = None) -> nn.Module:
     """Build a registered model for ``data``'s channels, classes and length.
 
     ``options`` go to the model's constructor; an unknown key raises :class:`ConfigError`
-    listing the accepted ones. A factory that takes ``fit_data`` (``minirocket``) receives the
-    inputs of ``data.train``, validation rows included (no labels are read), unless
-    ``options`` already holds it.
+    listing the accepted ones. A factory that takes ``fit_data`` (``minirocket``,
+    ``minirocket_linear``) receives the inputs of ``data.train``, validation rows included (no
+    labels are read), unless ``options`` already holds it. A feature model on series, or a
+    series model on ``data.features``, raises :class:`ConfigError`.
     """
     factory = MODELS.get(name)
+    _check_inputs(name, data)
     options = dict(options or {})
     accepted = _accepted_options(factory)
     if not _takes_var_keyword(factory):  # tsai factories check against the tsai constructor
@@ -158,6 +215,16 @@ def build_model(name: str, *, data: TaskData, options: dict[str, Any] | None = N
     if "fit_data" in accepted and "fit_data" not in options:
         options["fit_data"] = dataset_inputs(data.train).reshape(-1, *data.input_shape)
     return factory(data.input_shape[0], data.n_classes, data.input_shape[-1], **options)
+
+
+def _check_inputs(name: str, data: TaskData) -> None:
+    """Feature models need ``data.features``; series models need series."""
+    features = data.extras.get("features")
+    if name in FEATURE_MODELS and not features:
+        series = ", ".join(n for n in MODELS.names() if n not in FEATURE_MODELS)
+        raise ConfigError(NEEDS_FEATURES.format(model=name, shape=tuple(data.input_shape), series=series))
+    if features and name not in FEATURE_MODELS:
+        raise ConfigError(NEEDS_SERIES.format(model=name, features=features, n_features=data.input_shape[-1]))
 
 
 def import_tsai(model: str, module: str) -> Any:
@@ -208,4 +275,5 @@ def _check_options(model: str, options: Iterable[str], accepted: set[str]) -> No
         raise ConfigError(UNKNOWN_OPTION.format(bad=bad, model=model, accepted=", ".join(sorted(accepted))))
 
 
-__all__ = ["FCN", "MODELS", "StackedLSTM", "build_model", "inception_time", "lstm_plus", "minirocket", "resnet"]
+__all__ = ["FCN", "FeatureLinear", "MODELS", "StackedLSTM", "build_model", "inception_time", "lstm_plus", "minirocket",
+           "resnet"]

@@ -160,7 +160,8 @@ def test_the_option_chooses_or_skips_the_baselines(chinatown):
 def test_a_run_reports_the_baselines(tmp_path, caplog):
     from lilaw_health.experiment import run_experiment
 
-    recipe = load_recipe("ecg5000", ["dataset=Chinatown", "method=erm", "epochs=1", "data.baselines=[knn1]"])
+    recipe = load_recipe("ecg5000", ["dataset=Chinatown", "method=erm", "epochs=1", "min_steps=0",
+                                     "data.baselines=[knn1]"])
     with caplog.at_level(logging.WARNING):
         run_experiment(dataclasses.replace(recipe, batch_size=8), tmp_path / "run")
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())

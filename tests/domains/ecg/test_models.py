@@ -24,7 +24,7 @@ from lilaw_health.domains.ecg.models import (
     minirocket,
 )
 
-NAMES = ["fcn", "inception_time", "lstm", "lstm_plus", "minirocket", "resnet"]
+NAMES = ["fcn", "inception_time", "lstm", "lstm_plus", "minirocket", "resnet"]  # models of raw series
 TSAI_MODULES = {"inception_time": "InceptionTimePlus", "resnet": "ResNetPlus", "lstm_plus": "RNNPlus",
                 "minirocket": "MINIROCKET_Pytorch"}
 SEQ_LEN, N_CLASSES = 60, 4
@@ -40,7 +40,7 @@ def _data(n_channels: int, n: int = 12) -> TaskData:
 
 
 def test_registered_names():
-    assert MODELS.names() == NAMES
+    assert MODELS.names() == sorted([*NAMES, "minirocket_linear"])  # the feature model: tests/domains/ecg/test_features.py
 
 
 @pytest.mark.parametrize("n_channels", [1, 3])
@@ -100,7 +100,7 @@ def test_tsai_import_keeps_global_random_state_and_warning_filters(monkeypatch):
 
 def test_unknown_model_lists_valid_names():
     with pytest.raises(UnknownNameError, match="unknown ecg model 'transformer'; valid names are: "
-                                               + ", ".join(NAMES)):
+                                               + ", ".join(MODELS.names())):
         build_model("transformer", data=_data(1))
 
 
