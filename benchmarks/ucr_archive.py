@@ -19,7 +19,7 @@ import argparse
 import json
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from lilaw_health.core.checkpoint import atomic_write_text
-from lilaw_health.domains.ecg.data import dataset_names
+from lilaw_health.domains.ecg.data import _package_folder, dataset_names
 
 # ROCKET (Dempster, Petitjean and Webb 2020), mean test accuracy over 10 runs on the official
 # train/test split, rounded to 4 decimals: results/results_ucr.csv of github.com/angus924/rocket
@@ -78,13 +78,36 @@ def run_dataset(dataset: str, args: argparse.Namespace) -> dict[str, Any]:
     return row
 
 
+def estimated_cost(dataset: str, *, epochs: int = 60, min_steps: int = 900, batch_size: int = 32) -> float:
+    """Samples x length the default recipe trains on: optimiser steps (the epochs, or the
+    min_steps budget) x batch x series length, read off the training file (a proxy for time)."""
+    path = next(_package_folder().glob(f"**/{dataset}_TRAIN*"))
+    with open(path) as handle:
+        lines = [line for line in handle if line.strip()]
+    length = max(len(line.replace(",", " ").split()) for line in lines[:50]) - 1
+    steps = max(epochs * -(-len(lines) // batch_size), min_steps)
+    return float(steps * min(batch_size, len(lines)) * length)
+
+
 def run_all(datasets: list[str], args: argparse.Namespace) -> pd.DataFrame:
+    """Rows in ``datasets`` order; each printed as it finishes (runs resume from their folders)."""
+    rows: dict[str, dict[str, Any]] = {}
+
+    def finished(row: dict[str, Any]) -> None:
+        rows[row["dataset"]] = row
+        print(f"[{len(rows)}/{len(datasets)}] {row['dataset']}: network {_accuracy(row.get('model', np.nan))}, "
+              f"1-NN {_accuracy(row.get('knn1', np.nan))}, MiniRocket-ridge "
+              f"{_accuracy(row.get('minirocket_ridge', np.nan))} ({row['seconds']:.0f} s) {row.get('note') or ''}",
+              flush=True)
+
     if args.jobs == 1:
-        rows = [run_dataset(name, args) for name in datasets]
+        for name in datasets:
+            finished(run_dataset(name, args))
     else:  # spawn: forked PyTorch/OpenMP state can deadlock a child
         with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            rows = list(pool.map(run_dataset, datasets, [args] * len(datasets)))
-    table = pd.DataFrame(rows)
+            for future in as_completed([pool.submit(run_dataset, name, args) for name in datasets]):
+                finished(future.result())
+    table = pd.DataFrame([rows[name] for name in datasets])
     for column in ("model", "knn1", "minirocket_ridge", "rocket_published", "best_epoch", "seconds", "note"):
         if column not in table:
             table[column] = np.nan
@@ -122,7 +145,8 @@ def _accuracy(value: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", default="ecg5000", help="recipe name or YAML path (default ecg5000)")
-    parser.add_argument("--datasets", nargs="+", help="dataset names (default: every dataset of the archive)")
+    parser.add_argument("--datasets", nargs="+", help="dataset names (default: every dataset of the archive, "
+                        "cheapest first by training steps x batch x length)")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs (a quick pass)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
@@ -132,7 +156,7 @@ def main() -> None:
     parser.add_argument("--runs", default="runs/ucr_archive", help="folder of the run folders")
     parser.add_argument("--out", help="write the table to this CSV file")
     args = parser.parse_args()
-    datasets = args.datasets or dataset_names()
+    datasets = args.datasets or sorted(dataset_names(), key=estimated_cost)  # cheapest first
     unknown = sorted(set(datasets) - set(dataset_names()))
     if unknown:
         parser.error(f"unknown dataset(s) {unknown}; the archive holds {', '.join(dataset_names())}")

@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             cmd.add_argument("--methods", nargs="+", help="methods to compare (default: the recipe's `methods`)")
             cmd.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the recipe's `seeds`)")
+            cmd.add_argument("--jobs", type=int, default=1, metavar="N",
+                             help="train N runs at a time in separate processes (e.g. one per core; each gets "
+                                  "cores/N PyTorch threads when the recipe's threads is 0); default 1")
             cmd.add_argument("--setting", dest="settings", nargs="+", action="append", default=[],
                              metavar=("NAME", "KEY=VALUE"),
                              help="a named setting (repeatable): its overrides on top of --set; each setting "
@@ -202,7 +205,8 @@ def _compare(args: argparse.Namespace) -> int:
         return _compare_settings(args)
     recipe = load_recipe(args.recipe, args.overrides)
     out = args.out or Path("runs") / recipe.name
-    _, summary, cost = run_comparison(recipe, out, methods=args.methods, seeds=args.seeds, progress=not args.quiet)
+    _, summary, cost = run_comparison(recipe, out, methods=args.methods, seeds=args.seeds, progress=not args.quiet,
+                                      jobs=args.jobs)
     print(f"\n{recipe.name}: {recipe.dataset}, noise {recipe.noise.kind} {recipe.noise.rate}, test set clean")
     print(summary.to_string(index=False))
     print(f"\ncost per epoch and peak training memory, relative to {BASELINE}:")
@@ -221,7 +225,8 @@ def _compare_settings(args: argparse.Namespace) -> int:
         recipes[name] = load_recipe(args.recipe, args.overrides, setting=overrides)
     first = next(iter(recipes.values()))
     out = args.out or Path("runs") / first.name
-    table = run_settings(recipes, out, methods=args.methods, seeds=args.seeds, progress=not args.quiet)
+    table = run_settings(recipes, out, methods=args.methods, seeds=args.seeds, progress=not args.quiet,
+                         jobs=args.jobs)
     print(f"\n{first.name}: {first.dataset}, {len(recipes)} settings, test set clean")
     print(table.to_string(index=False))
     print(f"\noutputs: {out}/ (settings.csv, settings.md, settings.png; one comparison folder per setting)")

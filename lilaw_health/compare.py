@@ -9,6 +9,9 @@ training (see :mod:`lilaw_health.core.memory` for what is measured), and both re
 ERM's in the same comparison. Each run records its own cost while it trains, so runs read
 back from an earlier invocation carry the cost measured then; the report says how many.
 
+``jobs`` > 1 trains the grid's runs in that many separate processes (one per core), each
+writing its own folder; the table is the same as one run at a time, only faster.
+
 :func:`run_settings` adds a third axis, named settings (e.g. clean, 40 % symmetric noise,
 long-tailed): one comparison per setting in ``<out>/<setting>/``, and ``settings.csv`` /
 ``settings.md`` with every (setting, method) row and its cost ratios, and ``settings.png``
@@ -20,7 +23,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import multiprocessing
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -28,6 +34,7 @@ from typing import NamedTuple
 import pandas as pd
 from tqdm.auto import tqdm
 
+from lilaw_health.core import distributed
 from lilaw_health.core.checkpoint import atomic_write_text
 from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.methods import METHODS
@@ -57,39 +64,86 @@ class Comparison(NamedTuple):
 
 
 def run_comparison(recipe: Recipe, out_dir: str | Path, *, methods: Sequence[str] | None = None,
-                   seeds: Sequence[int] | None = None, progress: bool = False) -> Comparison:
-    """Run every method with every seed (finished runs are read back)."""
+                   seeds: Sequence[int] | None = None, progress: bool = False, jobs: int = 1) -> Comparison:
+    """Run every method with every seed (finished runs are read back), ``jobs`` runs at a time
+    in separate processes (:func:`run_grid`)."""
     out_dir = Path(out_dir)
     methods = list(methods or recipe.methods)
     seeds = list(seeds if seeds is not None else recipe.seeds)
     for name in methods:
         METHODS.get(name)
+    check_jobs(jobs)
     check_output_folder(out_dir)
     resolve_device(recipe.device)
-    rows, run_dirs, read_back = [], {}, 0
-    jobs = [(m, s) for s in seeds for m in methods]
-    for method, seed in tqdm(jobs, desc="runs", disable=not progress):
-        run_dir = run_dirs[method, seed] = out_dir / method / f"seed{seed}"
+    grid = [(m, s) for s in seeds for m in methods]
+    run_dirs = {(m, s): out_dir / m / f"seed{s}" for m, s in grid}
+    todo: dict[tuple[str, int], Recipe] = {}
+    finished: dict[tuple[str, int], dict] = {}
+    for method, seed in grid:
         run_recipe = dataclasses.replace(recipe, method=method, seed=seed)
-        check_same_recipe(run_dir, run_recipe)
-        done = run_dir / "metrics.json"
+        check_same_recipe(run_dirs[method, seed], run_recipe)
+        done = run_dirs[method, seed] / "metrics.json"
         if done.exists():
-            metrics = json.loads(done.read_text())
-            read_back += 1
+            finished[method, seed] = json.loads(done.read_text())
         else:
-            metrics = run_experiment(run_recipe, run_dir, progress=progress)
-        rows.append(_row(method, seed, metrics))
-    runs = pd.DataFrame(rows)
+            todo[method, seed] = run_recipe
+    read_back = len(finished)
+    finished.update(run_grid(todo, run_dirs, jobs=jobs, progress=progress))
+    runs = pd.DataFrame([_row(method, seed, finished[method, seed]) for method, seed in grid])
     summary, cost = summarise(runs, methods), cost_table(runs, methods)
     atomic_write_text(out_dir / "runs.csv", runs.to_csv(index=False))
     atomic_write_text(out_dir / "summary.csv", summary.to_csv(index=False))
     atomic_write_text(out_dir / "cost.csv", cost.to_csv(index=False))
     get_domain(recipe.domain).compare_report(out_dir, runs=run_dirs, recipe=recipe)
-    notes = [READ_BACK.format(count=read_back, total=len(jobs))] if read_back else None
+    notes = ([READ_BACK.format(count=read_back, total=len(grid))] if read_back else []) + (
+        [SHARED_MACHINE.format(jobs=jobs)] if jobs > 1 and todo else [])
     write_comparison_report(out_dir, title=f"{recipe.name}: {', '.join(methods)} over seeds {seeds}",
                             runs=runs, summary=summary, metrics=_metric_columns(runs), config_text=recipe.to_yaml(),
-                            cost=cost, notes=notes)
+                            cost=cost, notes=notes or None)
     return Comparison(runs, summary, cost)
+
+
+def check_jobs(jobs: int) -> None:
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1 (runs trained at a time); received {jobs}. E.g. --jobs 2 on two cores.")
+    if jobs > 1 and distributed.world_size() > 1:
+        raise ConfigError(f"--jobs {jobs} cannot be combined with torchrun: a data-parallel comparison trains one "
+                          "run at a time on all processes. Drop --jobs, or run without torchrun.")
+
+
+def run_grid(recipes: Mapping[tuple[str, int], Recipe], run_dirs: Mapping[tuple[str, int], Path], *, jobs: int,
+             progress: bool) -> dict[tuple[str, int], dict]:
+    """Train each (method, seed) recipe into its folder; its metrics by key. With ``jobs`` > 1
+    the runs train in that many spawned processes, each with ``threads`` PyTorch threads (0:
+    the cores shared out, at least 1), so a grid takes about 1/jobs of the time on idle cores;
+    results are the same as one at a time for a fixed ``threads``. A failed run stops the rest."""
+    if jobs == 1 or len(recipes) <= 1:
+        return {key: run_experiment(recipe, run_dirs[key], progress=progress)
+                for key, recipe in tqdm(recipes.items(), desc="runs", disable=not progress)}
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    results: dict[tuple[str, int], dict] = {}
+    # spawn: a forked child inherits PyTorch's thread pools and can deadlock
+    with ProcessPoolExecutor(min(jobs, len(recipes)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_run_in_process, recipe, run_dirs[key], threads): key for key, recipe in recipes.items()}
+        try:
+            for future in tqdm(as_completed(futures), total=len(futures), desc=f"runs ({jobs} at a time)",
+                               disable=not progress):
+                results[futures[future]] = future.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # finished runs keep their folders; a rerun resumes
+            raise
+    return results
+
+
+def _run_in_process(recipe: Recipe, run_dir: Path, threads: int) -> dict:
+    """One run in a spawned process: warnings only, tagged with the run; ``threads`` PyTorch
+    threads unless the recipe fixes its own (the recipe itself is unchanged: it is the run's)."""
+    import torch
+
+    logging.basicConfig(level=logging.WARNING, format=f"%(levelname)s {recipe.method} seed {recipe.seed}: %(message)s")
+    if not recipe.threads:
+        torch.set_num_threads(threads)
+    return run_experiment(recipe, run_dir)
 
 
 def _row(method: str, seed: int, metrics: dict) -> dict:
@@ -150,7 +204,7 @@ SETTING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def run_settings(recipes: Mapping[str, Recipe], out_dir: str | Path, *, methods: Sequence[str] | None = None,
-                 seeds: Sequence[int] | None = None, progress: bool = False) -> pd.DataFrame:
+                 seeds: Sequence[int] | None = None, progress: bool = False, jobs: int = 1) -> pd.DataFrame:
     """Run :func:`run_comparison` for each named setting (same methods and seeds) in
     ``<out_dir>/<setting>``; returns one row per (setting, method): the summary's mean ± std
     columns and the cost ratios to ERM within that setting, also written to ``settings.csv``
@@ -162,7 +216,8 @@ def run_settings(recipes: Mapping[str, Recipe], out_dir: str | Path, *, methods:
                               "(e.g. clean, symmetric40, long_tailed).")
     parts, headline = [], []
     for name, recipe in recipes.items():
-        runs, summary, cost = run_comparison(recipe, out_dir / name, methods=methods, seeds=seeds, progress=progress)
+        runs, summary, cost = run_comparison(recipe, out_dir / name, methods=methods, seeds=seeds, progress=progress,
+                                             jobs=jobs)
         part = summary.merge(cost[["method", f"time_vs_{BASELINE}", f"memory_vs_{BASELINE}"]], on="method")
         parts.append(part.assign(setting=name)[["setting", *part.columns]])
         metric = _metric_columns(runs)[0]  # accuracy, or MAE for a regression
@@ -178,6 +233,8 @@ def run_settings(recipes: Mapping[str, Recipe], out_dir: str | Path, *, methods:
     return table
 
 
+SHARED_MACHINE = ("Runs trained {jobs} at a time in separate processes (compare --jobs {jobs}): their time per epoch "
+                  "was measured while sharing the machine; compare costs within this table only.")
 READ_BACK = ("{count} of {total} runs were read back from an earlier invocation; their time and memory were "
              "measured when they trained, under whatever load the machine had then.")
 

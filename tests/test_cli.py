@@ -53,6 +53,18 @@ def test_compare_prints_mean_and_std_per_method(tmp_path, capsys):
     assert (out / "erm" / "seed0" / "metrics.json").stat().st_mtime_ns == before
 
 
+def test_compare_jobs_trains_runs_in_parallel_processes_with_the_same_results(tmp_path, capsys):
+    args = ["--quiet", "--methods", "erm", "lilaw", "--seeds", "0", "--set", "epochs=1", "min_steps=0", NARROW, SMALL]
+    assert main(["compare", "ecg5000_noisy", "--out", str(tmp_path / "one"), *args]) == 0
+    assert main(["compare", "ecg5000_noisy", "--out", str(tmp_path / "two"), "--jobs", "2", *args]) == 0
+    one, two = (pd.read_csv(tmp_path / name / "runs.csv") for name in ("one", "two"))
+    same = ["method", "seed", "accuracy", "balanced_accuracy", "macro_f1", "auroc", "alpha", "beta", "delta"]
+    pd.testing.assert_frame_equal(one[same], two[same])
+    assert "2 at a time" in (tmp_path / "two" / "comparison.html").read_text()
+    assert main(["compare", "ecg5000_noisy", "--out", str(tmp_path / "bad"), "--jobs", "0", *args]) == 2
+    assert "--jobs must be >= 1" in capsys.readouterr().err
+
+
 def test_compare_over_named_settings_writes_one_comparison_each_and_a_joint_table(tmp_path, capsys):
     out = tmp_path / "grid"
     args = ["compare", "ecg5000_noisy", "--out", str(out), "--quiet", "--seeds", "0",

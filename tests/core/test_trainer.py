@@ -84,6 +84,25 @@ def test_resumed_run_equals_uninterrupted(tmp_path, sampler, scheduler):
     assert len(got.trajectory) > 0 and got.best_epoch == expected.best_epoch
 
 
+@pytest.mark.parametrize("seconds, saved_epoch", [(float("inf"), 1), (0.0, 2)])
+def test_last_checkpoint_is_written_after_the_first_epoch_then_at_most_every_checkpoint_seconds(
+        tmp_path, seconds, saved_epoch):
+    train, val = _views(_blobs())
+    config = TrainConfig(epochs=4, batch_size=16, seed=7)
+    broken = Trainer(_model(), _method(cls=_Interrupt), config=config, checkpoint_dir=tmp_path)
+    broken.checkpoint_seconds = seconds
+    with pytest.raises(KeyboardInterrupt):  # in epoch 2: epochs 0 and 1 finished
+        broken.fit(train, val)
+    saved = load_checkpoint(tmp_path / "last.pt")
+    assert saved["state"]["epoch"] == saved_epoch
+    best = load_checkpoint(tmp_path / "best.pt")["model"]  # written with last.pt: its best epoch's weights
+    assert saved["state"]["best_epoch"] < saved_epoch
+    resumed = Trainer(_model(seed=99), _method(), config=config, checkpoint_dir=tmp_path)
+    resumed.fit(train, val)
+    assert load_checkpoint(tmp_path / "last.pt")["state"]["epoch"] == 4  # the final epoch is always written
+    assert set(best) == set(resumed.model.state_dict())
+
+
 def test_lilaw_warmup_takes_no_meta_step_then_one_per_step():
     train, val = _views(_blobs())
     result = Trainer(_model(), _method(), config=TrainConfig(epochs=3, batch_size=16)).fit(train, val)
