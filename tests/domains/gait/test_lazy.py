@@ -4,17 +4,21 @@ walk read before it is used; a missing or corrupt walk file named with its fix."
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lilaw_health.cli import main
 from lilaw_health.core.errors import InputError
 from lilaw_health.core.lazy import ITEM_UNREADABLE, LazyDataset
 from lilaw_health.domains.gait.data import load_data
-from lilaw_health.domains.gait.formats import FEATURES_SHAPE
+from lilaw_health.domains.gait.formats import FEATURES_SHAPE, features_frames
 from lilaw_health.domains.gait.lazy import NOT_FINITE, WALK_FIX
 from lilaw_health.recipe import load_recipe
 from lilaw_health.splits import prepare_splits
@@ -89,3 +93,28 @@ def test_a_missing_or_corrupt_walk_file_is_named_with_its_fix(tmp_path):
     with pytest.raises(InputError) as error:
         data.train[2]
     assert str(error.value) == NOT_FINITE.format(path=keys[2].path)
+
+
+def _npy(frames: int) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((frames, 263), dtype=np.float32))
+    return buffer.getvalue()
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(st.one_of(st.binary(max_size=300), st.integers(0, 400).map(lambda cut: _npy(5)[:cut]),
+                 st.binary(max_size=60).map(lambda tail: _npy(3)[:128] + tail)))
+def test_a_broken_npy_header_is_refused_naming_the_file(content):
+    """The lazy index reads each walk's .npy header only: a broken file gives its frame count or
+    an InputError naming it, never another exception."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "walk.npy"
+        path.write_bytes(content)
+        try:
+            frames = features_frames(path)
+        except InputError as error:
+            assert str(path) in str(error)
+        else:
+            assert frames >= 0 and content.startswith(b"\x93NUMPY")
