@@ -10,7 +10,7 @@ also printed above the RSS the process had after its imports). Prints the expone
 time ~ size^b fitted by least squares in log-log (target: 1, linear) and the ratio of peak
 memory at the largest size to the smallest (target for the lazy dataset: flat, 1).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scaling.py [--base 60] [--factors 1 10 100] [--epochs 3]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scaling.py [--base 60] [--factors 1 10 100] [--epochs 3] [--workers 0]
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def rss_mb() -> float:
     return pages * resource.getpagesize() / 2**20
 
 
-def child(root: str, lazy: bool, epochs: int, frames: int) -> None:
+def child(root: str, lazy: bool, epochs: int, frames: int, workers: int) -> None:
     """One run: load, train, print seconds per epoch and memory as JSON."""
     import time
 
@@ -86,7 +86,7 @@ def child(root: str, lazy: bool, epochs: int, frames: int) -> None:
     torch.manual_seed(0)
     model = DOMAIN.build_model("tcn", data=data, options={"width": 16, "dilations": [1, 2], "dropout": 0.0})
     trainer = Trainer(model, METHODS.get("erm")(MethodContext(loss_fn=cross_entropy, n_classes=4)),
-                      config=TrainConfig(epochs=epochs, batch_size=32, device="cpu"))
+                      config=TrainConfig(epochs=epochs, batch_size=32, device="cpu", workers=workers))
     seconds = trainer.fit(splits.train, splits.val).history["seconds"].tolist()[1:]
     print(json.dumps({"n_train": len(splits.train), "seconds": float(np.median(seconds)), "load": load_seconds,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -104,10 +104,11 @@ def main() -> None:
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--epochs", type=int, default=3, help="the first is not timed")
     parser.add_argument("--frames", type=int, default=60, help="frames per walk (and max_frames)")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--child", nargs=2, metavar=("ROOT", "LAZY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], args.child[1] == "lazy", args.epochs, args.frames)
+        child(args.child[0], args.child[1] == "lazy", args.epochs, args.frames, args.workers)
         return
     sizes = [args.base * factor for factor in args.factors]
     if args.base % WALKS_PER_SUBJECT or max(sizes) * 1.1 >= 1000 * WALKS_PER_SUBJECT:
@@ -120,19 +121,22 @@ def main() -> None:
             root = size_root(shared, ids, size, args.frames, Path(folder) / f"n{size}")
             for kind in results:  # alternate, so that the machine's load drifts over both alike
                 command = [sys.executable, __file__, "--child", str(root), kind, "--epochs", str(args.epochs),
-                           "--frames", str(args.frames)]
+                           "--frames", str(args.frames), "--workers", str(args.workers)]
                 run = subprocess.run(command, capture_output=True, text=True)
                 if run.returncode:
                     sys.exit(f"{' '.join(command)} failed:\n{run.stderr}")
                 results[kind].append(json.loads(run.stdout.strip().splitlines()[-1]))
-    print(f"gait walks of {args.frames} frames x 263, tcn width 16, ERM, batch 32, {args.epochs - 1} timed epochs "
-          f"(median), one process per run; peak = ru_maxrss (whole process), above = peak - RSS after imports")
+    print(f"gait walks of {args.frames} frames x 263, tcn width 16, ERM, batch 32, workers {args.workers} (their memory "
+          f"not in the peak), {args.epochs - 1} timed epochs (median), one process per run; peak = ru_maxrss (whole "
+          f"process), above = peak - RSS after imports")
     print(f"{'dataset':<8}{'walks':>8}{'train':>8}{'s/epoch':>10}{'load s':>9}{'peak MB':>10}{'above MB':>10}")
     for kind, rows in results.items():
         for size, row in zip(sizes, rows):
             print(f"{kind:<8}{size:>8}{row['n_train']:>8}{row['seconds']:>10.3f}{row['load']:>9.2f}"
                   f"{row['peak_mb']:>10.0f}{row['peak_mb'] - row['start_mb']:>10.0f}")
     for kind, rows in results.items():
+        if len(sizes) < 2:
+            break
         b = exponent([row["n_train"] for row in rows], [row["seconds"] for row in rows])
         first, last = rows[0], rows[-1]
         print(f"{kind}: time per epoch ~ size^{b:.2f}; peak memory {last['peak_mb'] / first['peak_mb']:.2f}x "
