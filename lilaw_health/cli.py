@@ -100,7 +100,8 @@ KEY_HELP = {
     "dynamic_loss.finetune": "dynamic_loss: fine-tune on the metadata (one-hot + margins) between epochs",
     "dynamic_loss.finetune_lr": "dynamic_loss: SGD learning rate of that fine-tune",
     "data.<any>": "domain data options (ecg: root, format, length_policy, znorm, corrupt_fraction, features, ...; "
-                  "tabular: protocol, path, target, sensitive, reference, baselines, mitigators, ...)",
+                  "tabular: protocol, path, target, sensitive, reference, baselines, mitigators, ...; "
+                  "gait, pain: lazy (read each walk or face per access), ...)",
     "model_args.<any>": "keyword arguments of the model constructor",
 }
 

@@ -7,6 +7,7 @@ from lilaw_health.core.data import ArrayDataset, LabeledView, TaskData, stratifi
 from lilaw_health.core.difficulty import difficulty_table, write_difficulty
 from lilaw_health.core.dynamic_loss import DynamicLoss, DynamicLossMethod  # also registers dynamic_loss
 from lilaw_health.core.errors import ConfigError, InputError, LilawError, UnknownNameError
+from lilaw_health.core.lazy import LazyDataset
 from lilaw_health.core.lilaw import LiLAW, LiLAWConfig
 from lilaw_health.core.losses import CLASS_WEIGHTS, PER_SAMPLE_LOSSES
 from lilaw_health.core.memory import PeakMemory
@@ -24,7 +25,7 @@ from lilaw_health.core.weighting import (
 
 __all__ = [
     "ArrayDataset", "CLASS_WEIGHTS", "ConfigError", "DynamicLoss", "DynamicLossConfig", "DynamicLossMethod",
-    "InputError", "LabeledView", "LiLAW", "LiLAWConfig", "LiLAWWeights", "LilawError", "METHODS", "Method",
+    "InputError", "LabeledView", "LazyDataset", "LiLAW", "LiLAWConfig", "LiLAWWeights", "LilawError", "METHODS", "Method",
     "MethodContext", "NoisyLabels", "PER_SAMPLE_LOSSES", "PeakMemory", "TaskData", "TrainConfig", "TrainResult",
     "Trainer", "UnknownNameError", "classification_metrics", "detection_metrics", "difficulty_table",
     "inject_label_noise", "lilaw_weights", "lilaw_weights_multilabel", "lilaw_weights_regression",

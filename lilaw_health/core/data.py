@@ -8,6 +8,7 @@ loads all inputs except :func:`dataset_inputs`, used only by feature-dependent n
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -21,6 +22,7 @@ from torch.utils.data import Dataset
 from lilaw_health.core.errors import LENGTH_MISMATCH, InputError
 from lilaw_health.core.validation import check_finite_array, check_label_array
 
+LOGGER = logging.getLogger(__name__)
 
 Sample = Union[Tensor, tuple["Sample", ...], dict[str, "Sample"]]
 """One model input: a tensor, or a tuple or mapping of them (image + landmarks, sequence + mask)."""
@@ -29,12 +31,12 @@ STRUCTURE_MISMATCH = ("inputs{where} differ across the batch: {detail}. Every sa
                       "with the same shapes; pad or crop variable-length parts to one length (with a mask part).")
 
 
-def _as_tensors(inputs: Any, arg: str) -> Sample:
+def as_tensors(inputs: Any, arg: str) -> Sample:
     """Array-likes as float32 tensors (a copy), keeping a tuple or mapping structure."""
     if isinstance(inputs, dict):
-        return {key: _as_tensors(value, f"{arg}[{key!r}]") for key, value in inputs.items()}
+        return {key: as_tensors(value, f"{arg}[{key!r}]") for key, value in inputs.items()}
     if isinstance(inputs, tuple):
-        return tuple(_as_tensors(value, f"{arg}[{i}]") for i, value in enumerate(inputs))
+        return tuple(as_tensors(value, f"{arg}[{i}]") for i, value in enumerate(inputs))
     tensor = torch.as_tensor(np.array(inputs, dtype=np.float32))
     check_finite_array(tensor.numpy(), arg=arg)
     return tensor
@@ -156,7 +158,7 @@ class ArrayDataset(Dataset):
 
     def __init__(self, inputs: Any, labels: np.ndarray | Sequence[float], *,
                  sample_ids: Sequence[Any] | None = None, task: str = "classification") -> None:
-        inputs = _as_tensors(inputs, "inputs")  # a copy: callers keep their arrays
+        inputs = as_tensors(inputs, "inputs")  # a copy: callers keep their arrays
         labels_np = np.asarray(labels)
         for where, part in _parts(inputs):
             if len(part) != len(labels_np):
@@ -313,9 +315,11 @@ def dataset_sample_ids(dataset: Dataset) -> list[Any]:
 
 def dataset_inputs(dataset: Dataset) -> np.ndarray:
     """All inputs flattened to (n_samples, n_features), the parts of structured inputs side by
-    side; loads the whole dataset."""
+    side; loads the whole dataset (every item of a lazy one, logged as a warning)."""
     if isinstance(dataset, ArrayDataset):
         return _flat(dataset.inputs, len(dataset))
+    LOGGER.warning("reading all %d inputs of a %s into memory (e.g. for noise.kind=instance)", len(dataset),  # type: ignore[arg-type]
+                   type(dataset).__name__)
     return np.stack([_flat(dataset[i][0], None) for i in range(len(dataset))])  # type: ignore[arg-type]
 
 

@@ -25,18 +25,28 @@ with ``data.embeddings`` (an .npz of ``ids`` and ``embedding`` from your own fro
 encoder), ``"embedding"`` (D,) for the ``mlp_head`` model. Splits
 are by subject: the dataset's own train/test lists (``data.scheme: given``), k-fold or
 leave-one-subject-out by subject; a subject never spans train and test (checked).
+
+Walks larger than memory: with ``data.lazy: true``, the PD-GaM-layout datasets (``pd_gam``,
+``demo``) keep only an index in memory (the table, built from each ``.npy`` file's header) and
+read a walk's file each time the walk is accessed (:mod:`~lilaw_health.domains.gait.lazy`), with
+the same samples, bit for bit, as the in-memory default. A walk with non-finite values, dropped
+and counted at load in memory, is then refused when read (the error names its file). The
+single-file sets (``gaitgen``, ``demo_gaitgen``, ``care_pd``: one ``.npz`` or pickle) are read
+into memory whatever ``data.lazy`` says (logged), so a mixed run can be lazy for its real walks.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from torch.utils.data import Dataset
 
 from lilaw_health.core.data import ArrayDataset, TaskData
 from lilaw_health.core.errors import BAD_VALUE, InputError, unknown_name
@@ -52,6 +62,7 @@ DATASETS = ("pd_gam", "gaitgen", "care_pd", "demo", "demo_gaitgen")
 CARDS = {"pd_gam": "pd-gam", "demo": "pd-gam", "gaitgen": "gaitgen", "demo_gaitgen": "gaitgen", "care_pd": "care-pd"}
 CLASS_NAMES = ["0", "1", "2", "3"]
 SOURCES = {"gaitgen": "gaitgen", "demo_gaitgen": "gaitgen"}  # every other dataset holds real walks
+LAZY_DATASETS = ("pd_gam", "demo")  # one .npy file per walk
 SCHEMES = ("given", "kfold", "loso")
 GROUP_COLUMNS = ("sex", "age_band", "cohort")
 NEEDS = "dataset {dataset} needs data.{key}: {what}. E.g. --set data.{key}={example}"
@@ -81,6 +92,7 @@ class GaitOptions:
     synthetic_walks: int = 120
     wrong_label_share: float = 0.2
     render_seed: int = 0
+    lazy: bool = False  # read each walk's file per access (pd_gam, demo): see the module docstring
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -99,14 +111,29 @@ class GaitOptions:
 def load_data(dataset: str, *, options: Mapping[str, Any] | None = None) -> TaskData:
     """Walks of ``dataset`` as structured samples, split by subject (see the module docstring)."""
     opts = GaitOptions.from_mapping(options)
+    if opts.lazy and dataset not in LAZY_DATASETS:
+        LOGGER.info("data.lazy: %s is one file, read into memory (lazy reading is for %s)", dataset,
+                    ", ".join(LAZY_DATASETS))
     walks = walk_set(dataset, opts)
     train, test = _split(dataset, walks.table, opts)
+    embeddings = (read_embeddings(opts.embeddings, walks.table["seq_id"].astype(str).tolist())
+                  if opts.embeddings is not None else None)
+    if opts.lazy and dataset in LAZY_DATASETS:
+        from lilaw_health.domains.gait.lazy import lazy_parts
+
+        return _task_data(dataset, walks, lazy_parts(walks, opts, embeddings), (opts.max_frames, FEATURE_WIDTH),
+                          train, test, opts)
     samples = walk_samples(walks, opts)
     if opts.mirror_files:
         samples["mirror_features"] = mirrored_features(walks, samples)
-    if opts.embeddings is not None:
-        samples["embedding"] = read_embeddings(opts.embeddings, walks.table["seq_id"].astype(str).tolist())
-    return _task_data(dataset, walks, samples, train, test, opts)
+    if embeddings is not None:
+        samples["embedding"] = embeddings
+    scores, ids = walks.table["score"].to_numpy(np.int64), walks.table["seq_id"].astype(str).tolist()
+
+    def part(pos: np.ndarray) -> Dataset:
+        return ArrayDataset({k: v[pos] for k, v in samples.items()}, scores[pos], sample_ids=[ids[i] for i in pos])
+
+    return _task_data(dataset, walks, part, samples["features"].shape[1:], train, test, opts)
 
 
 def walk_set(dataset: str, opts: GaitOptions) -> formats.WalkSet:
@@ -119,7 +146,8 @@ def walk_set(dataset: str, opts: GaitOptions) -> formats.WalkSet:
         if opts.root is None:
             raise InputError(NEEDS.format(dataset=dataset, key="root", what="the PD-GaM folder",
                                           example="data/HumanML3Drep_30fps"))
-        return formats.load_pd_gam(opts.root, min_frames=opts.min_frames, max_frames=opts.max_frames)
+        return formats.load_pd_gam(opts.root, min_frames=opts.min_frames, max_frames=opts.max_frames,
+                                   read=not opts.lazy)
     if opts.path is None:
         raise InputError(NEEDS.format(dataset=dataset, key="path", what="the file to read", example="walks.npz"))
     if dataset == "care_pd":
@@ -149,7 +177,7 @@ def _demo(dataset: str, opts: GaitOptions) -> formats.WalkSet:
         generate.write_pd_gam(real, n_subjects=opts.subjects, walks_per_subject=opts.walks_per_subject,
                               seed=opts.render_seed)
     if dataset == "demo":
-        return formats.load_pd_gam(real, min_frames=opts.min_frames, max_frames=opts.max_frames)
+        return formats.load_pd_gam(real, min_frames=opts.min_frames, max_frames=opts.max_frames, read=not opts.lazy)
     synthetic = base / f"gaitgen_n{opts.synthetic_walks}_w{opts.wrong_label_share:g}_seed{opts.render_seed}"
     if not (synthetic / "render_truth.csv").is_file():  # written last
         LOGGER.info("writing the gait demo's GAITGen-style walks into %s (once)", synthetic)
@@ -183,11 +211,18 @@ def walk_samples(walks: formats.WalkSet, opts: GaitOptions) -> dict[str, np.ndar
     features, mask = walks.padded(opts.max_frames)
     samples = {"features": features, "mask": mask.astype(np.float32)}
     if opts.joints and features.shape[-1] == FEATURE_WIDTH:
-        raw = features if walks.mean is None else features * walks.std + walks.mean
-        joints = features_to_joints(raw).astype(np.float32)
-        joints[..., [0, 2]] -= joints[..., :1, [0, 2]]  # relative to the root's ground position
-        samples["joints"] = joints * mask[..., None, None]
+        samples["joints"] = joint_positions(features, mask, walks.mean, walks.std)
     return samples
+
+
+def joint_positions(features: np.ndarray, mask: np.ndarray, mean: np.ndarray | None,
+                    std: np.ndarray | None) -> np.ndarray:
+    """(..., L, 22, 3) float32 joints of padded (normalised) features (..., L, 263), relative to the
+    root's ground position, zero on padding (``mask`` (..., L) bool)."""
+    raw = features if mean is None else features * std + mean
+    joints = features_to_joints(raw).astype(np.float32)
+    joints[..., [0, 2]] -= joints[..., :1, [0, 2]]  # relative to the root's ground position
+    return joints * mask[..., None, None]  # type: ignore[no-any-return]
 
 
 def mirrored_features(walks: formats.WalkSet, samples: dict[str, np.ndarray]) -> np.ndarray:
@@ -197,18 +232,28 @@ def mirrored_features(walks: formats.WalkSet, samples: dict[str, np.ndarray]) ->
 
     from lilaw_health.domains.gait.augment import mirror
 
-    length = samples["features"].shape[1]
     paths = walks.table["mirror_path"] if "mirror_path" in walks.table else pd.Series([None] * len(walks.table))
     out = np.empty_like(samples["features"])
     for i, path in enumerate(paths):
-        if isinstance(path, str) and Path(path).is_file():
-            out[i] = formats.pad_or_crop(walks.mirrored(i), length)[0]
-            continue
-        batch = {"features": torch.as_tensor(samples["features"][i:i + 1]),
-                 "mask": torch.as_tensor(samples["mask"][i:i + 1])}
-        out[i] = mirror(batch, generator=torch.Generator(), p=1.0, feature_mean=walks.mean,
-                        feature_std=walks.std)["features"][0].numpy()
+        out[i] = mirrored_walk(samples["features"][i], samples["mask"][i], path, walks.mean, walks.std)
     return out
+
+
+def mirrored_walk(features: np.ndarray, mask: np.ndarray, mirror_path: Any, mean: np.ndarray | None,
+                  std: np.ndarray | None) -> np.ndarray:
+    """(L, F) the mirrored copy of one padded walk: its ``_M.npy`` file (normalised like the walk)
+    when ``mirror_path`` names one, else computed by the ``mirror`` augmentation."""
+    import torch
+
+    from lilaw_health.domains.gait.augment import mirror
+
+    if isinstance(mirror_path, str) and Path(mirror_path).is_file():
+        copy = formats.read_features(Path(mirror_path))
+        copy = copy if mean is None or std is None else formats.normalise_features(copy, mean, std)
+        return formats.pad_or_crop(copy, len(features))[0]
+    batch = {"features": torch.as_tensor(features[None]), "mask": torch.as_tensor(mask[None])}
+    return mirror(batch, generator=torch.Generator(), p=1.0, feature_mean=mean,  # type: ignore[no-any-return]
+                  feature_std=std)["features"][0].numpy()
 
 
 EMBEDDINGS = ("{path}: {problem}. An embeddings file is an .npz with 'ids' (n,) str (the walks' seq_id) and "
@@ -234,22 +279,18 @@ def read_embeddings(path: str | Path, seq_ids: list[str]) -> np.ndarray:
     return vectors[[row[walk] for walk in seq_ids]]
 
 
-def _task_data(dataset: str, walks: formats.WalkSet, samples: dict[str, np.ndarray], train: np.ndarray,
-               test: np.ndarray, opts: GaitOptions) -> TaskData:
+def _task_data(dataset: str, walks: formats.WalkSet, part: Callable[[np.ndarray], Dataset],
+               input_shape: tuple[int, ...], train: np.ndarray, test: np.ndarray, opts: GaitOptions) -> TaskData:
+    """``part(positions)``: the dataset of those walks (in memory, or read per access)."""
     table = walks.table
     scores = table["score"].to_numpy(np.int64)
-    ids = table["seq_id"].astype(str).tolist()
-
-    def part(pos: np.ndarray) -> ArrayDataset:
-        return ArrayDataset({k: v[pos] for k, v in samples.items()}, scores[pos], sample_ids=[ids[i] for i in pos])
-
     groups = [c for c in GROUP_COLUMNS if c in table and table[c].notna().any()]
     attributes = table.iloc[train][[c for c in ("subject", *groups) if c in table]].rename(
         columns={"subject": "walker"})
     attributes = attributes.assign(severity=scores[train].astype(str))
     notes = [walks.report.summary()]
     return TaskData(train=part(train), test=part(test), n_classes=4, class_names=CLASS_NAMES,
-                    input_shape=samples["features"].shape[1:], name=dataset, card=load_card(CARDS[dataset]),
+                    input_shape=tuple(input_shape), name=dataset, card=load_card(CARDS[dataset]),
                     sensitive_test=(table.iloc[test][groups].fillna("unknown").astype(str).reset_index(drop=True)
                                     if groups and len(test) else None),
                     sources=np.full(len(train), opts.source or SOURCES.get(dataset, "real"), dtype=object),

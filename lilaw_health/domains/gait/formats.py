@@ -17,7 +17,10 @@ walk (``walk``); its first 3 characters are the subject, its second ``-`` field 
 ``visit``. An annotation row names either the segment itself (its #frames must equal the file's)
 or, as in the published files, the recorded walk as ``<visit fields>_<subject>``
 (``15-001939_066``), whose #frames is the whole recording's: a segment longer than that is
-counted in the report. PD-GaM is 30 fps (``PD_GAM_FPS``).
+counted in the report. PD-GaM is 30 fps (``PD_GAM_FPS``). ``load_pd_gam(..., read=False)`` builds
+the table from each file's ``.npy`` header only (shape and dtype: no values), for walks read
+one per access (:mod:`~lilaw_health.domains.gait.lazy`); a walk's finiteness is then checked when
+it is read.
 """
 
 from __future__ import annotations
@@ -103,13 +106,16 @@ class WalkSet:
         if path is None:
             raise InputError(FILE_MISSING.format(what="mirrored copy", path=f"{self.table['seq_id'].iloc[index]}_M.npy",
                                                  fix="Mirror the joints (skeleton.mirror_joints) and re-encode them."))
-        features = _read_features(Path(path))
+        features = read_features(Path(path))
         if self.mean is None or self.std is None:
             return features
         return normalise_features(features, self.mean, self.std)
 
     def padded(self, length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Sequences (n, length, D) float32 and masks (n, length) bool, via :func:`pad_or_crop`."""
+        if len(self.sequences) != len(self.table):
+            raise InputError(f"{self.report.source}: this walk set was indexed without reading its walks "
+                             "(read=False); read them one per access (domains.gait.lazy), or load with read=True.")
         pairs = [pad_or_crop(sequence, length or self.max_frames) for sequence in self.sequences]
         return np.stack([pair[0] for pair in pairs]), np.stack([pair[1] for pair in pairs])
 
@@ -139,14 +145,31 @@ def parse_seq_id(seq_id: str) -> dict[str, str | None]:
             "annotation_key": f"{walk[4:]}_{seq_id[:3]}"}
 
 
-def _read_features(path: Path) -> np.ndarray:
+def read_features(path: Path) -> np.ndarray:
+    """(T, 263) float32 HumanML3D features of one ``.npy`` file, or an InputError naming it."""
     try:
         features = np.load(path, allow_pickle=False)
-    except ValueError as error:  # an object array, or not a .npy file
+    except (ValueError, EOFError) as error:  # object array, truncated, not .npy (missing: OSError)
         raise InputError(FEATURES_SHAPE.format(path=path, shape=f"unreadable ({error})")) from error
-    if features.ndim != 2 or features.shape[1] != FEATURE_WIDTH or features.dtype.kind not in "fiu":
-        raise InputError(FEATURES_SHAPE.format(path=path, shape=f"{features.shape} ({features.dtype})"))
+    _check_features(path, features.shape, features.dtype)
     return features.astype(np.float32)
+
+
+def features_frames(path: Path) -> int:
+    """The number of frames T of a (T, 263) ``.npy`` file, read from its header alone."""
+    try:
+        mapped = np.load(path, mmap_mode="r", allow_pickle=False)  # maps the values; reads none of them
+    except (ValueError, OSError, EOFError) as error:
+        raise InputError(FEATURES_SHAPE.format(path=path, shape=f"unreadable ({error})")) from error
+    shape, dtype = mapped.shape, mapped.dtype
+    del mapped
+    _check_features(path, shape, dtype)
+    return int(shape[0])
+
+
+def _check_features(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    if len(shape) != 2 or shape[1] != FEATURE_WIDTH or dtype.kind not in "fiu":
+        raise InputError(FEATURES_SHAPE.format(path=path, shape=f"{shape} ({dtype})"))
 
 
 def _read_ids(path: Path) -> list[tuple[int, str]]:
@@ -207,10 +230,11 @@ def _mean_std(root: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_pd_gam(root: str | Path, *, min_frames: int = 30, max_frames: int = 200,
-                normalise: bool = True) -> WalkSet:
+                normalise: bool = True, read: bool = True) -> WalkSet:
     """PD-GaM walks of both splits (layout in the module docstring); ``padded()`` gives
     ``max_frames``-long arrays and masks. Walks shorter than ``min_frames`` and walks with
-    non-finite values are dropped and counted in the report."""
+    non-finite values are dropped and counted in the report. ``read=False``: the table only,
+    from the files' headers (no sequences; non-finite walks are not seen, hence kept)."""
     root = Path(root)
     if not (root / "new_joint_vecs").is_dir():
         raise InputError(FILE_MISSING.format(what="PD-GaM feature folder", path=root / "new_joint_vecs",
@@ -220,7 +244,8 @@ def load_pd_gam(root: str | Path, *, min_frames: int = 30, max_frames: int = 200
     report, rows, sequences = LoadReport("pd-gam"), [], []
     listed: dict[str, str] = {}
     for split in SPLITS:
-        files = _SplitFiles(root, split, root / f"{split}.txt", _annotation_dir(root) / f"{split}.csv", min_frames)
+        files = _SplitFiles(root, split, root / f"{split}.txt", _annotation_dir(root) / f"{split}.csv", min_frames,
+                            read)
         annotations = _read_annotations(files.annotations)
         for line, seq_id in _read_ids(files.ids):
             if seq_id in listed:
@@ -230,6 +255,7 @@ def load_pd_gam(root: str | Path, *, min_frames: int = 30, max_frames: int = 200
             row = _pd_gam_walk(files, line, seq_id, annotations, report)
             if row is not None:
                 rows.append(row[0])
+            if row is not None and row[1] is not None:
                 sequences.append(row[1] if mean is None or std is None else normalise_features(row[1], mean, std))
     table = pd.DataFrame(rows, columns=[*TABLE_COLUMNS, "walk", "mirror_path"])
     train, test = (np.flatnonzero(table["split"].to_numpy() == split) for split in SPLITS)
@@ -245,11 +271,13 @@ class _SplitFiles:
     ids: Path
     annotations: Path
     min_frames: int
+    read: bool = True
 
 
 def _pd_gam_walk(files: _SplitFiles, line: int, seq_id: str, annotations: dict[str, tuple[int, int, int]],
-                 report: LoadReport) -> tuple[list[Any], np.ndarray] | None:
-    """The table row and features of one listed id, or None (counted in ``report``) if skipped."""
+                 report: LoadReport) -> tuple[list[Any], np.ndarray | None] | None:
+    """The table row and features (None when ``files.read`` is off) of one listed id, or None
+    (counted in ``report``) if skipped."""
     path = files.root / "new_joint_vecs" / f"{seq_id}.npy"
     if not path.is_file():
         raise InputError(MISSING_SEQUENCE.format(split_file=files.ids, line=line, seq_id=seq_id, path=path))
@@ -258,19 +286,22 @@ def _pd_gam_walk(files: _SplitFiles, line: int, seq_id: str, annotations: dict[s
     if annotation is None:
         raise InputError(NO_ANNOTATION.format(split_file=files.ids, line=line, seq_id=seq_id, path=files.annotations,
                                               key=parts["annotation_key"]))
-    features = _read_features(path)
+    features = read_features(path) if files.read else None
+    n_frames = len(features) if features is not None else features_frames(path)
     frames, score, annotation_line = annotation
-    if seq_id in annotations and frames != len(features):
+    if seq_id in annotations and frames != n_frames:
         raise InputError(FRAMES_MISMATCH.format(path=files.annotations, line=annotation_line, expected=frames,
-                                                seq_id=seq_id, file=path, received=len(features)))
-    if len(features) > frames:
+                                                seq_id=seq_id, file=path, received=n_frames))
+    if n_frames > frames:
         report.longer_than_walk.append(seq_id)
-    if not keep_walk(seq_id, features, files.min_frames, report):
+    kept = (keep_walk(seq_id, features, files.min_frames, report) if features is not None
+            else keep_length(seq_id, n_frames, files.min_frames, report))
+    if not kept:
         return None
     mirror = path.with_name(f"{seq_id}_M.npy")
     if not mirror.is_file():
         report.no_mirror.append(seq_id)
-    return ([seq_id, parts["subject"], parts["visit"], score, "pd-gam", PD_GAM_FPS, len(features), files.split,
+    return ([seq_id, parts["subject"], parts["visit"], score, "pd-gam", PD_GAM_FPS, n_frames, files.split,
              str(path), parts["walk"], str(mirror) if mirror.is_file() else None], features)
 
 
@@ -304,11 +335,17 @@ def as_score(value: Any) -> int | None:
 
 def keep_walk(name: str, sequence: np.ndarray, min_frames: int, report: LoadReport) -> bool:
     """Count a read walk; False (and counted) if it has non-finite values or is too short."""
-    report.n_read += 1
     if not np.isfinite(sequence).all():
+        report.n_read += 1
         report.not_finite.append(name)
         return False
-    if len(sequence) < min_frames:
+    return keep_length(name, len(sequence), min_frames, report)
+
+
+def keep_length(name: str, n_frames: int, min_frames: int, report: LoadReport) -> bool:
+    """Count a walk known by its length only; False (and counted) if it is too short."""
+    report.n_read += 1
+    if n_frames < min_frames:
         report.too_short.append(name)
         return False
     return True

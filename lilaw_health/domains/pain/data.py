@@ -18,6 +18,12 @@ person. Frames whose face is not usable (unreadable file, no face, |yaw| beyond
 ``data.max_yaw``) are left out, counted and listed in the task's ``notes``; a subject never
 spans train and test (checked). ``data.target``: ``pain`` (binary) or ``pspi`` (regression
 0-16; the recipe's ``threshold`` turns it into binary pain for the metrics).
+
+Frames larger than memory: with ``data.lazy: true`` only an index stays in memory (each usable
+frame's face cache file, target, subject) and a frame's crop and landmarks are read from the
+face cache each time the frame is accessed (:mod:`~lilaw_health.domains.pain.lazy`), the same
+samples bit for bit as the in-memory default. Loading still extracts missing faces and reads
+every image file once (the cache is keyed by content), holding one at a time.
 """
 
 from __future__ import annotations
@@ -26,17 +32,21 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 import pandas as pd
 
+from torch.utils.data import Dataset
+
 from lilaw_health.core.data import ArrayDataset, TaskData
 from lilaw_health.core.errors import BAD_VALUE, InputError
+from lilaw_health.core.lazy import LazyDataset
 from lilaw_health.core.options import options_from_mapping
 from lilaw_health.core.paths import default_cache
 from lilaw_health.data_cards import load_card
 from lilaw_health.domains.pain import folds, formats, synpain, unbc
+from lilaw_health.domains.pain.lazy import FACE_FIX, FaceKey, FaceReader, face_keys
 
 LOGGER = logging.getLogger(__name__)
 
@@ -78,6 +88,7 @@ class PainOptions:
     identities: int = 40
     wrong_label_share: float = 0.2
     render_seed: int = 0
+    lazy: bool = False  # read each frame's face from the face cache per access: see the module docstring
 
     def __post_init__(self) -> None:
         for name, valid in CHOICES.items():
@@ -165,15 +176,18 @@ def with_references(table: pd.DataFrame, mode: str) -> pd.DataFrame:
     return table
 
 
+Samples = Union[dict[str, np.ndarray], list[FaceKey]]  # in memory, or each frame's face cache files
+
+
 def face_samples(table: pd.DataFrame, opts: PainOptions, *, cache: Path,
-                 dataset: str) -> tuple[dict[str, np.ndarray], pd.DataFrame, list[str]]:
-    """MediaPipe faces of every frame (and reference): the samples of the usable frames, the table
-    of those frames, and notes on the left-out ones."""
+                 dataset: str) -> tuple[Samples, pd.DataFrame, list[str]]:
+    """MediaPipe faces of every frame (and reference): the samples of the usable frames (their
+    cache files with ``data.lazy``), the table of those frames, and notes on the left-out ones."""
     from lilaw_health.domains.pain.faces import extract_faces
 
     targets = list(zip(table["path"], _regions(table["region"])))
     faces = extract_faces(targets, cache_dir=cache, crop_size=opts.crop_size, max_yaw=opts.max_yaw,
-                          workers=opts.workers, progress=LOGGER.isEnabledFor(logging.INFO))
+                          workers=opts.workers, progress=LOGGER.isEnabledFor(logging.INFO), arrays=not opts.lazy)
     usable = faces.ok.copy()
     notes = [f"{dataset} frames: {line}" for line in faces.summary_lines()]
     paired = table["reference_path"].notna().to_numpy()
@@ -181,7 +195,7 @@ def face_samples(table: pd.DataFrame, opts: PainOptions, *, cache: Path,
     if paired.any():
         refs = list(zip(table["reference_path"].where(paired, table["path"]), _regions(table["reference_region"])))
         references = extract_faces(refs, cache_dir=cache, crop_size=opts.crop_size, max_yaw=opts.max_yaw,
-                                   workers=opts.workers)
+                                   workers=opts.workers, arrays=not opts.lazy)
         lost = usable & paired & ~references.ok
         if lost.any():
             notes.append(f"{dataset}: {int(lost.sum())} frames left out because their neutral reference has no "
@@ -196,6 +210,8 @@ def face_samples(table: pd.DataFrame, opts: PainOptions, *, cache: Path,
         raise InputError(NO_FACES.format(dataset=dataset, counts=faces.counts()))
     for note in notes:
         LOGGER.info(note)
+    if opts.lazy:
+        return face_keys(faces, references, usable), table[usable].reset_index(drop=True), notes
     samples = {"image": faces.crops[usable][:, None].astype(np.float32) / 255.0,
                "landmarks": faces.landmarks[usable]}
     if references is not None:
@@ -223,7 +239,7 @@ def _split(table: pd.DataFrame, opts: PainOptions) -> tuple[np.ndarray, np.ndarr
     return np.asarray(train), np.asarray(test)
 
 
-def _task_data(dataset: str, table: pd.DataFrame, samples: dict[str, np.ndarray], train: np.ndarray,
+def _task_data(dataset: str, table: pd.DataFrame, samples: Samples, train: np.ndarray,
                test: np.ndarray, opts: PainOptions, notes: list[str]) -> TaskData:
     regression = opts.target == "pspi"
     if regression and table["pspi"].isna().any():
@@ -233,7 +249,10 @@ def _task_data(dataset: str, table: pd.DataFrame, samples: dict[str, np.ndarray]
     ids = [f"{Path(p).name}" + (f"#{r}" if isinstance(r, str) else "") for p, r in zip(table["path"], table["region"])]
     task = "regression" if regression else "classification"
 
-    def part(pos: np.ndarray) -> ArrayDataset:
+    def part(pos: np.ndarray) -> Dataset:
+        if isinstance(samples, list):
+            return LazyDataset(FaceReader(), [samples[i] for i in pos], targets[pos], sample_ids=[ids[i] for i in pos],
+                               task=task, fix=FACE_FIX)
         return ArrayDataset({k: v[pos] for k, v in samples.items()}, targets[pos], sample_ids=[ids[i] for i in pos],
                             task=task)
 
@@ -242,7 +261,8 @@ def _task_data(dataset: str, table: pd.DataFrame, samples: dict[str, np.ndarray]
     attributes = table.iloc[train][demographics].assign(identity=table["subject"].iloc[train].to_numpy())
     kind: dict[str, Any] = ({"n_classes": 1, "class_names": ["pspi"], "target_range": PSPI_RANGE} if regression
                             else {"n_classes": 2, "class_names": ["no pain", "pain"]})
-    return TaskData(train=part(train), test=part(test), input_shape=samples["image"].shape[1:], name=dataset,
+    shape = (1, opts.crop_size, opts.crop_size) if isinstance(samples, list) else samples["image"].shape[1:]
+    return TaskData(train=part(train), test=part(test), input_shape=shape, name=dataset,
                     card=load_card(CARDS[dataset]), task=task,
                     sensitive_test=sensitive if demographics else None,
                     sources=table["source"].iloc[train].to_numpy(dtype=object),

@@ -6,6 +6,8 @@ copied file hits the cache and an edited one misses. Files are written atomicall
 with ``allow_pickle=False``; a cache file that cannot be read is logged and recomputed.
 A record keeps the detection's own outcome (``ok``, ``no_face``, ``unreadable``); the head
 yaw gate is applied when the table is built, so changing ``max_yaw`` re-extracts nothing.
+``load_record(..., arrays=False)`` reads a record's outcome without its crop and landmarks, so
+a table of outcomes and cache files (``FaceTable.files``) can index frames read one per access.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import io
 import logging
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -73,17 +75,18 @@ def save_record(path: Path, record: FaceRecord) -> None:
     atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
 
 
-def load_record(path: Path) -> FaceRecord | None:
-    """The record stored at ``path``; None when there is none or it cannot be read (then logged)."""
+def load_record(path: Path, *, arrays: bool = True) -> FaceRecord | None:
+    """The record stored at ``path`` (without its crop and landmarks unless ``arrays``); None when
+    there is none or it cannot be read (then logged)."""
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as stored:
+        with np.load(path, allow_pickle=False) as stored:  # an .npz reads a member only when asked for it
             status, reason, *notes = (str(text) for text in stored["text"])
             yaw, pitch, roll = (float(angle) for angle in stored["pose"])
-            landmarks, crop = (stored[name] if name in stored.files else None for name in ("landmarks", "crop"))
-        if status not in ("ok", "no_face", "unreadable") or (status == "ok") != (landmarks is not None
-                                                                               and crop is not None):
+            present = {"landmarks", "crop"} <= set(stored.files)
+            landmarks, crop = (stored[name] if arrays and present else None for name in ("landmarks", "crop"))
+        if status not in ("ok", "no_face", "unreadable") or (status == "ok") != present:
             raise ValueError(f"status {status!r} does not match the arrays stored")
         if landmarks is not None and landmarks.shape != (_LANDMARKS, 3):
             raise ValueError(f"landmarks of shape {landmarks.shape}")
@@ -155,6 +158,9 @@ class FaceTable:
     errors: list[str]
     computed: int
     max_yaw: float | None = None
+    # per item, its cache file ("" for a file that could not be opened); with landmarks and crops of no
+    # rows when the table was built without them (extract_faces(..., arrays=False))
+    files: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> np.ndarray:
@@ -185,9 +191,10 @@ def _note_kind(note: str) -> str:
 
 
 def build_table(records: list[FaceRecord], names: list[str], *, crop_size: int, max_yaw: float | None,
-                computed: int) -> FaceTable:
-    """The table of ``records`` (one per item, named ``names``), with the yaw gate applied."""
-    n = len(records)
+                computed: int, files: list[str] | None = None) -> FaceTable:
+    """The table of ``records`` (one per item, named ``names``), with the yaw gate applied; with
+    ``files`` (each item's cache file), without crops and landmarks (read from the files later)."""
+    n = len(records) if files is None else 0
     status = np.array([record.status for record in records], dtype=object)
     landmarks = np.full((n, _LANDMARKS, 3), np.nan, dtype=np.float32)
     crops = np.zeros((n, crop_size, crop_size), dtype=np.uint8)
@@ -195,12 +202,13 @@ def build_table(records: list[FaceRecord], names: list[str], *, crop_size: int, 
     for index, (record, name) in enumerate(zip(records, names, strict=True)):
         if record.status == "ok" and max_yaw is not None and not abs(record.yaw) <= max_yaw:
             status[index] = "yaw"
-        if status[index] == "ok":
+        if status[index] == "ok" and files is None:
             landmarks[index], crops[index] = record.landmarks, record.crop
         errors.append(_error_text(str(status[index]), record, name, max_yaw))
     return FaceTable(status=status.astype(str), landmarks=landmarks, crops=crops,
                      yaw=np.array([record.yaw for record in records], dtype=np.float64),
-                     notes=[record.notes for record in records], errors=errors, computed=computed, max_yaw=max_yaw)
+                     notes=[record.notes for record in records], errors=errors, computed=computed, max_yaw=max_yaw,
+                     files=files or [])
 
 
 def _error_text(status: str, record: FaceRecord, name: str, max_yaw: float | None) -> str:

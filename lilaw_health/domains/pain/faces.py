@@ -34,7 +34,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -118,7 +118,8 @@ def detect_face(image: np.ndarray, *, crop_size: int = 112, min_size: int = MIN_
 
 
 def extract_faces(items: Sequence[Item], *, cache_dir: str | os.PathLike, crop_size: int = 112,
-                  max_yaw: float | None = 30.0, workers: int = 0, progress: bool = False) -> FaceTable:
+                  max_yaw: float | None = 30.0, workers: int = 0, progress: bool = False,
+                  arrays: bool = True) -> FaceTable:
     """:func:`detect_face` on each item's image file, reusing results stored in ``cache_dir``.
 
     Parameters
@@ -134,6 +135,8 @@ def extract_faces(items: Sequence[Item], *, cache_dir: str | os.PathLike, crop_s
         Each process pays about 5 s of imports (torch, through ``lilaw_health.core``) and 1 s of
         MediaPipe start-up; in a script, call it under ``if __name__ == "__main__":``.
     progress : show a tqdm bar over the items being extracted.
+    arrays : False keeps no crop and no landmarks in memory: the table holds each item's outcome
+        and its cache file (``FaceTable.files``), to read the face from when it is needed.
 
     Returns
     -------
@@ -145,16 +148,18 @@ def extract_faces(items: Sequence[Item], *, cache_dir: str | os.PathLike, crop_s
     _check_extract_options(crop_size, max_yaw, workers)
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
-    records: list[FaceRecord | None] = [_cached(path, region, crop_size, cache) for path, region in parsed]
+    cached = [_cached(path, region, crop_size, cache, arrays=arrays) for path, region in parsed]
+    keys, records = [key for key, _ in cached], [record for _, record in cached]
     pending = [index for index, record in enumerate(records) if record is None]
     jobs = [(str(parsed[index][0]), parsed[index][1], crop_size) for index in pending]
     for index, (key, record) in zip(pending, _extract_all(jobs, workers, progress), strict=True):
-        records[index] = record
         if key is not None:
             save_record(cache / f"{key}.npz", record)
+        records[index], keys[index] = record if arrays else replace(record, landmarks=None, crop=None), key
     names = [str(path) if region is None else f"{path} ({region} half)" for path, region in parsed]
+    files = None if arrays else [str(cache / f"{key}.npz") if key else "" for key in keys]
     table = build_table([record for record in records if record is not None],  # all filled by now
-                        names, crop_size=crop_size, max_yaw=max_yaw, computed=len(pending))
+                        names, crop_size=crop_size, max_yaw=max_yaw, computed=len(pending), files=files)
     for index in np.flatnonzero(table.status == "unreadable"):
         LOGGER.warning(table.errors[index])
     LOGGER.info("; ".join(table.summary_lines()))
@@ -211,12 +216,15 @@ def _parse_items(items: Sequence[Item]) -> list[tuple[Path, str | None]]:
     return parsed
 
 
-def _cached(path: Path, region: str | None, crop_size: int, cache: Path) -> FaceRecord | None:
+def _cached(path: Path, region: str | None, crop_size: int, cache: Path, *,
+            arrays: bool) -> tuple[str | None, FaceRecord | None]:
+    """The item's cache key and its cached record (None if the file cannot be read or is not cached)."""
     try:
         content = path.read_bytes()
     except OSError:
-        return None  # extracting it records why
-    return load_record(cache / f"{cache_key(content, region, crop_size)}.npz")
+        return None, None  # extracting it records why
+    key = cache_key(content, region, crop_size)
+    return key, load_record(cache / f"{key}.npz", arrays=arrays)
 
 
 def _extract_all(jobs: list[tuple[str, str | None, int]], workers: int,
