@@ -27,12 +27,11 @@ from lilaw_health.core.errors import InputError
 from lilaw_health.core.metrics import classification_metrics
 from lilaw_health.core.paths import default_cache
 from lilaw_health.core.registry import Registry
-from lilaw_health.domains.ecg.models import import_tsai, numpy_random_preserved
+from lilaw_health.domains.ecg.models import MINIROCKET_MIN_LENGTH, import_tsai, numpy_random_preserved
 
 DEFAULT_BASELINES = ("knn1", "minirocket_ridge")
 LABELS = {"knn1": "1-NN Euclidean", "minirocket_ridge": "MiniRocket + ridge"}
 METRIC_NAMES = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "macro_f1": "macro F1"}
-MINIROCKET_MIN_LENGTH = 9  # the length of MiniRocket's kernels
 CHUNK_BYTES = 2**27  # working memory of one chunk of distances or MiniRocket activations (128 MiB)
 
 NOT_FINITE_INPUTS = ("{count} of the {split} series hold missing or infinite values (e.g. NaN padding of "

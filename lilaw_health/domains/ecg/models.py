@@ -34,6 +34,11 @@ from lilaw_health.core.data import TaskData, dataset_inputs
 from lilaw_health.core.errors import SHAPE, ConfigError, InputError
 from lilaw_health.core.registry import Registry
 
+MINIROCKET_MIN_LENGTH = 9  # the length of MiniRocket's kernels
+MINIROCKET_TOO_SHORT = ("model=minirocket needs series of at least {minimum} time steps (the span of its kernels); "
+                        "these have {length}. Resample them longer (data.length_policy=resample data.length={minimum}), "
+                        "or choose a model without that limit (model=fcn).")
+
 MODELS: Registry = Registry("ecg model")
 
 TSAI_MISSING = ('ecg model {model!r} needs tsai, which could not be imported ({error}). '
@@ -147,6 +152,8 @@ def minirocket(n_channels: int, n_classes: int, seq_len: int, *, fit_data: np.nd
     if fit_data.ndim != 3 or fit_data.shape[1:] != (n_channels, seq_len):
         raise InputError(SHAPE.format(arg="fit_data", expected=f"(n_samples, {n_channels}, {seq_len})",
                                       received=fit_data.shape, fix="Pass the training inputs as the model sees them."))
+    if seq_len < MINIROCKET_MIN_LENGTH:
+        raise ConfigError(MINIROCKET_TOO_SHORT.format(minimum=MINIROCKET_MIN_LENGTH, length=seq_len))
     module = import_tsai("minirocket", "MINIROCKET_Pytorch")
     if random_state is None:
         random_state = int(torch.randint(2**31 - 1, ()).item())

@@ -17,6 +17,7 @@ from lilaw_health.core.errors import SHAPE, ConfigError, InputError, UnknownName
 from lilaw_health.domains.ecg import models
 from lilaw_health.domains.ecg.models import (
     FIT_DATA_MISSING,
+    MINIROCKET_TOO_SHORT,
     MODELS,
     TSAI_MISSING,
     UNKNOWN_OPTION,
@@ -155,6 +156,20 @@ def test_minirocket_needs_fit_data_of_the_right_shape():
     assert str(info.value) == SHAPE.format(arg="fit_data", expected=f"(n_samples, 2, {SEQ_LEN})",
                                            received=(4, 1, SEQ_LEN),
                                            fix="Pass the training inputs as the model sees them.")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_series_of_five_steps_trains_or_is_refused_naming_the_fix(name):
+    x = np.random.default_rng(0).normal(size=(8, 1, 5)).astype(np.float32)
+    train = ArrayDataset(x, np.arange(8) % 2)
+    data = TaskData(train=train, test=train, n_classes=2, class_names=["a", "b"], input_shape=(1, 5))
+    if name == "minirocket":  # tsai's kernels span 9 steps: without the check, "non-positive dilation"
+        with pytest.raises(ConfigError) as info:
+            build_model(name, data=data)
+        assert str(info.value) == MINIROCKET_TOO_SHORT.format(minimum=9, length=5)
+        return
+    torch.manual_seed(0)
+    assert build_model(name, data=data)(torch.as_tensor(x)).shape == (8, 2)
 
 
 def test_minirocket_features_are_frozen_and_numpy_random_state_untouched():
