@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
 from lilaw_health.cli import main
 from lilaw_health.experiment import OUT_IS_FILE, OUT_NOT_WRITABLE, OUT_UNDER_FILE
+from lilaw_health.splits import SINGLE_SAMPLE_CLASSES
 from tests.domains.ecg.fixtures import univariate, write
 
 
@@ -80,10 +82,18 @@ def test_training_data_with_one_class_is_refused(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-def test_a_class_with_one_sample_is_named_as_in_the_file(tmp_path, capsys):
+def test_a_class_with_one_sample_trains_and_is_named_as_in_the_file(tmp_path, capsys, caplog):
     data = _toy(tmp_path / "data", [5, 5, 5, 7, 7, 7, 9], test_labels=(5, 7))
+    assert main(["run", "ecg5000", "--out", str(tmp_path / "run"), "--quiet", "--set", *data]) == 0
+    assert SINGLE_SAMPLE_CLASSES.format(names=["9"]) in caplog.text
+    difficulty = pd.read_csv(tmp_path / "run" / "difficulty.csv")
+    assert difficulty.loc[difficulty["label"] == 2, "split"].tolist() == ["train"]  # class ids: 5, 7, 9 -> 0, 1, 2
+
+
+def test_a_dataset_of_single_sample_classes_is_refused(tmp_path, capsys):
+    data = _toy(tmp_path / "data", [1, 2, 3], test_labels=(1, 2))
     assert main(["run", "ecg5000", "--out", str(tmp_path / "run"), "--quiet", "--set", *data]) == 2
-    assert "the validation split would miss class(es) ['9']" in capsys.readouterr().err
+    assert "the validation split would miss class(es) ['1', '2', '3']" in capsys.readouterr().err
 
 
 def test_cuda_without_a_gpu_says_how_to_choose_the_cpu(tmp_path, capsys):

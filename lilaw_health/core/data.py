@@ -329,18 +329,20 @@ def _flat(sample: Sample, n: int | None) -> np.ndarray:
     return np.concatenate(parts, axis=-1)
 
 
-def stratified_split(labels: np.ndarray, *, fraction: float, seed: int,
-                     class_names: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(labels: np.ndarray, *, fraction: float, seed: int, class_names: Sequence[str] | None = None,
+                     single_to_train: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Seeded stratified split into (train_indices, val_indices).
 
     Every class puts ``round(fraction * n_class)`` samples in validation, at least one and
     at most ``n_class - 1``, so both sides see every class. ``class_names`` (by class id)
-    lets errors name classes as the data file does.
+    lets errors name classes as the data file does. With ``single_to_train`` a class of a
+    single sample keeps it for training (validation has none of that class).
 
     Raises
     ------
     InputError
-        If ``fraction`` is not in (0, 1) or a class has fewer than two samples.
+        If ``fraction`` is not in (0, 1), or a class has fewer than two samples (every class,
+        with ``single_to_train``).
     """
     if not 0 < fraction < 1:
         raise InputError(f"val_fraction must be in (0, 1); received {fraction}, which would leave an empty "
@@ -348,7 +350,7 @@ def stratified_split(labels: np.ndarray, *, fraction: float, seed: int,
     labels = np.asarray(labels)
     classes, counts = np.unique(labels, return_counts=True)
     lonely = classes[counts < 2]
-    if lonely.size:
+    if lonely.size and (not single_to_train or lonely.size == classes.size):
         named = [class_names[int(c)] if class_names is not None and int(c) < len(class_names) else int(c)
                  for c in lonely]
         raise InputError(f"the validation split would miss class(es) {named}: each has a single "
@@ -357,6 +359,8 @@ def stratified_split(labels: np.ndarray, *, fraction: float, seed: int,
     rng = np.random.default_rng(seed)
     val_parts = []
     for cls, count in zip(classes, counts):
+        if count < 2:  # single_to_train: the one sample trains, validation has none of its class
+            continue
         members = rng.permutation(np.flatnonzero(labels == cls))
         n_val = int(min(max(round(fraction * count), 1), count - 1))
         val_parts.append(members[:n_val])

@@ -27,6 +27,17 @@ def test_split_is_stratified_disjoint_and_covers_every_class(counts, fraction, s
     assert np.array_equal(again[1], val)
 
 
+def test_a_single_sample_class_may_stay_in_training():
+    labels = np.array([0, 0, 0, 1, 1, 1, 2])
+    train, val = stratified_split(labels, fraction=0.3, seed=0, single_to_train=True)
+    assert 6 in train and set(labels[val]) == {0, 1}
+    # the other classes split as they would without the single class
+    without = stratified_split(labels[:6], fraction=0.3, seed=0)
+    assert np.array_equal(val, without[1])
+    with pytest.raises(InputError, match=r"would miss class\(es\) \[0, 1\]"):
+        stratified_split(np.array([0, 1]), fraction=0.3, seed=0, single_to_train=True)
+
+
 def test_split_errors_are_named():
     with pytest.raises(InputError, match=r"the validation split would miss class\(es\) \[2\]"):
         stratified_split(np.array([0, 0, 1, 1, 2]), fraction=0.2, seed=0)
