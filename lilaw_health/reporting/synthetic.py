@@ -50,22 +50,28 @@ def synthetic_section(summary: Mapping[str, Any], difficulty: pd.DataFrame, *, v
     return Section("Synthetic data", paragraphs=paragraphs, table=table, image=plot_value(difficulty, figure))
 
 
+MAX_PANELS = 12  # one histogram per class up to this many classes
+
+
 def plot_value(difficulty: pd.DataFrame, path: str | PathLike[str]) -> Path:
     """Histogram of the agreement part of the value (mean W_alpha, defined for real samples too)
-    per class: real samples, clean synthetic draws and planted failures apart."""
+    per class (one panel of all samples for a regression, or beyond :data:`MAX_PANELS` classes):
+    real samples, clean synthetic draws and planted failures apart."""
     value = difficulty.assign(value=difficulty["w_alpha_mean"])  # comparable for real and synthetic samples
-    classes = sorted(value["label"].unique())
+    labels = value["label"].dropna().unique()
+    per_class = len(labels) <= MAX_PANELS and bool(np.all(np.mod(labels.astype(float), 1) == 0))
+    classes = sorted(labels) if per_class else [None]
     fig, axes = new_figure(1, max(len(classes), 1), figsize=(3.2 * max(len(classes), 1), 2.8))
     bins = np.linspace(0, 1, 21)
     for ax, label in zip(axes.ravel(), classes):
-        part = value[value["label"] == label]
+        part = value if label is None else value[value["label"] == label]
         failure, real = part["failure"].astype(str), part["source"] == "real"
         for name, mask in (("real", real), ("synthetic, clean draw", ~real & (failure == "")),
                            ("off-class", failure.str.startswith("off_class")),
                            ("implausible", failure.str.startswith("implausible"))):
             if mask.any():
                 ax.hist(part.loc[mask, "value"], bins=bins, alpha=0.6, label=name)
-        ax.set_title(f"class {label}", fontsize="small")
+        ax.set_title("all samples" if label is None else f"class {label}", fontsize="small")
         ax.set_xlabel("value (mean W_alpha)")
         ax.legend(fontsize="x-small")
     return save_figure(fig, path)
