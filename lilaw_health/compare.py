@@ -29,7 +29,7 @@ import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -115,15 +115,22 @@ def run_grid(recipes: Mapping[tuple[str, int], Recipe], run_dirs: Mapping[tuple[
              progress: bool) -> dict[tuple[str, int], dict]:
     """Train each (method, seed) recipe into its folder; its metrics by key. With ``jobs`` > 1
     the runs train in that many spawned processes, each with ``threads`` PyTorch threads (0:
-    the cores shared out, at least 1), so a grid takes about 1/jobs of the time on idle cores;
-    results are the same as one at a time for a fixed ``threads``. A failed run stops the rest."""
+    the cores shared out, at least 1) and, with several GPUs, one GPU each (:func:`worker_gpus`),
+    so a grid takes about 1/jobs of the time on idle cores; results are the same as one at a time
+    for a fixed ``threads``. A failed run stops the rest."""
     if jobs == 1 or len(recipes) <= 1:
         return {key: run_experiment(recipe, run_dirs[key], progress=progress)
                 for key, recipe in tqdm(recipes.items(), desc="runs", disable=not progress)}
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    workers = min(jobs, len(recipes))
+    context = multiprocessing.get_context("spawn")  # a forked child inherits PyTorch's thread pools and can deadlock
+    gpus = worker_gpus(next(iter(recipes.values())).device, workers)
+    claimed = context.Queue()
+    for gpu in gpus:
+        claimed.put(gpu)
     results: dict[tuple[str, int], dict] = {}
-    # spawn: a forked child inherits PyTorch's thread pools and can deadlock
-    with ProcessPoolExecutor(min(jobs, len(recipes)), mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_claim_gpu if gpus else None,
+                             initargs=(claimed,) if gpus else ()) as pool:
         futures = {pool.submit(_run_in_process, recipe, run_dirs[key], threads): key for key, recipe in recipes.items()}
         try:
             for future in tqdm(as_completed(futures), total=len(futures), desc=f"runs ({jobs} at a time)",
@@ -133,6 +140,25 @@ def run_grid(recipes: Mapping[tuple[str, int], Recipe], run_dirs: Mapping[tuple[
             pool.shutdown(wait=True, cancel_futures=True)  # finished runs keep their folders; a rerun resumes
             raise
     return results
+
+
+def worker_gpus(device: str, workers: int) -> list[str]:
+    """The GPU each worker process trains on (one each, round robin), as ``CUDA_VISIBLE_DEVICES``
+    entries: with ``device`` auto or cuda and more than one GPU visible; else none (an explicit
+    ``cuda:<index>`` keeps every run on that GPU)."""
+    import torch
+
+    count = torch.cuda.device_count() if device in ("auto", "cuda") and torch.cuda.is_available() else 0
+    if count < 2:
+        return []
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    names = [name.strip() for name in visible.split(",")][:count] if visible else [str(i) for i in range(count)]
+    return [names[i % len(names)] for i in range(workers)]
+
+
+def _claim_gpu(claimed: Any) -> None:
+    """Worker initialiser: this process sees one GPU (as cuda:0), taken from ``claimed``, before CUDA starts."""
+    os.environ["CUDA_VISIBLE_DEVICES"] = claimed.get()
 
 
 def _run_in_process(recipe: Recipe, run_dir: Path, threads: int) -> dict:

@@ -131,3 +131,26 @@ def test_any_ucr_dataset_runs_by_name(tmp_path, dataset, n_classes):
                  "val_fraction=0.2"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["dataset"] == dataset and len(metrics["class_names"]) == n_classes
+
+
+def test_compare_jobs_give_each_worker_its_own_gpu(monkeypatch):
+    import os
+    import queue
+
+    import torch
+
+    from lilaw_health.compare import _claim_gpu, worker_gpus
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert worker_gpus("auto", 3) == ["0", "1", "0"] and worker_gpus("cuda", 2) == ["0", "1"]
+    assert worker_gpus("cuda:1", 2) == [] and worker_gpus("cpu", 2) == []
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4, 6")
+    assert worker_gpus("auto", 2) == ["4", "6"]
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert worker_gpus("auto", 2) == []
+    claimed = queue.Queue()
+    claimed.put("6")
+    _claim_gpu(claimed)  # monkeypatch restores the variable afterwards
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "6"
