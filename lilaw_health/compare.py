@@ -129,8 +129,7 @@ def run_grid(recipes: Mapping[tuple[str, int], Recipe], run_dirs: Mapping[tuple[
     for gpu in gpus:
         claimed.put(gpu)
     results: dict[tuple[str, int], dict] = {}
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_claim_gpu if gpus else None,
-                             initargs=(claimed,) if gpus else ()) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_claim_gpu, initargs=(claimed, bool(gpus))) as pool:
         futures = {pool.submit(_run_in_process, recipe, run_dirs[key], threads): key for key, recipe in recipes.items()}
         try:
             for future in tqdm(as_completed(futures), total=len(futures), desc=f"runs ({jobs} at a time)",
@@ -156,9 +155,11 @@ def worker_gpus(device: str, workers: int) -> list[str]:
     return [names[i % len(names)] for i in range(workers)]
 
 
-def _claim_gpu(claimed: Any) -> None:
-    """Worker initialiser: this process sees one GPU (as cuda:0), taken from ``claimed``, before CUDA starts."""
-    os.environ["CUDA_VISIBLE_DEVICES"] = claimed.get()
+def _claim_gpu(claimed: Any, use: bool) -> None:
+    """Worker initialiser: with ``use``, this process sees one GPU (as cuda:0), taken from
+    ``claimed``, before CUDA starts."""
+    if use:
+        os.environ["CUDA_VISIBLE_DEVICES"] = claimed.get()
 
 
 def _run_in_process(recipe: Recipe, run_dir: Path, threads: int) -> dict:

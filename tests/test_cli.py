@@ -152,5 +152,7 @@ def test_compare_jobs_give_each_worker_its_own_gpu(monkeypatch):
     assert worker_gpus("auto", 2) == []
     claimed = queue.Queue()
     claimed.put("6")
-    _claim_gpu(claimed)  # monkeypatch restores the variable afterwards
+    _claim_gpu(claimed, False)
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "4, 6"
+    _claim_gpu(claimed, True)  # monkeypatch restores the variable afterwards
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "6"
