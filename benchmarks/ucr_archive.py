@@ -66,13 +66,15 @@ def run_dataset(dataset: str, args: argparse.Namespace) -> dict[str, Any]:
         check_same_recipe(run_dir, recipe)  # a finished run is read back only if it ran this recipe
         done = run_dir / "metrics.json"
         read_back = done.exists()
+        if args.finished_only and not read_back:
+            return {**row, "seconds": 0.0, "note": "not run (--finished-only: no finished run in --runs)"}
         with threadpool_limits(1 if args.jobs > 1 else None):  # BLAS threads too: the processes share the cores
             metrics = json.loads(done.read_text()) if read_back else run_experiment(recipe, run_dir)
     except (ValueError, KeyError, RuntimeError, OSError, MemoryError) as error:  # reported in its row; others run
         return {**row, "seconds": time.perf_counter() - start, "note": f"{type(error).__name__}: {error}"}
     domain = metrics.get("domain") or {}
     notes = [f"{name} {reason}" for name, reason in (domain.get("not_run") or {}).items()]
-    row.update(model=metrics["test"]["accuracy"], best_epoch=metrics["best_epoch"],
+    row.update(model=metrics["test"]["accuracy"], kept_epoch=metrics.get("kept_epoch", metrics["best_epoch"]),
                seconds=time.perf_counter() - start, note="; ".join(["read back"] * read_back + notes))
     row.update({name: values["accuracy"] for name, values in (domain.get("baselines") or {}).items()})
     return row
@@ -108,11 +110,11 @@ def run_all(datasets: list[str], args: argparse.Namespace) -> pd.DataFrame:
             for future in as_completed([pool.submit(run_dataset, name, args) for name in datasets]):
                 finished(future.result())
     table = pd.DataFrame([rows[name] for name in datasets])
-    for column in ("model", "knn1", "minirocket_ridge", "rocket_published", "best_epoch", "seconds", "note"):
+    for column in ("model", "knn1", "minirocket_ridge", "rocket_published", "kept_epoch", "seconds", "note"):
         if column not in table:
             table[column] = np.nan
     table["seconds"] = table["seconds"].round(1)
-    return table[["dataset", "model", "knn1", "minirocket_ridge", "rocket_published", "best_epoch", "seconds", "note"]]
+    return table[["dataset", "model", "knn1", "minirocket_ridge", "rocket_published", "kept_epoch", "seconds", "note"]]
 
 
 def summary(table: pd.DataFrame, *, tie: float) -> list[str]:
@@ -155,6 +157,8 @@ def main() -> None:
     parser.add_argument("--tie", type=float, default=0.0, help="accuracy differences up to this count as ties")
     parser.add_argument("--runs", default="runs/ucr_archive", help="folder of the run folders")
     parser.add_argument("--out", help="write the table to this CSV file")
+    parser.add_argument("--finished-only", action="store_true",
+                        help="train nothing: tabulate the finished runs in --runs (the others are listed as not run)")
     args = parser.parse_args()
     datasets = args.datasets or sorted(dataset_names(), key=estimated_cost)  # cheapest first
     unknown = sorted(set(datasets) - set(dataset_names()))
@@ -162,7 +166,7 @@ def main() -> None:
         parser.error(f"unknown dataset(s) {unknown}; the archive holds {', '.join(dataset_names())}")
     start = time.perf_counter()
     table = run_all(datasets, args)
-    formatters = {**{c: _accuracy for c in ACCURACIES}, "best_epoch": lambda v: "" if pd.isna(v) else f"{v:.0f}"}
+    formatters = {**{c: _accuracy for c in ACCURACIES}, "kept_epoch": lambda v: "" if pd.isna(v) else f"{v:.0f}"}
     print(table.drop(columns="note").to_string(index=False, formatters=formatters, na_rep=""))
     print("".join(f"\n{row.dataset}: {row.note}" for row in table.itertuples()
                   if isinstance(row.note, str) and row.note))
