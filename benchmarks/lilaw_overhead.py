@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import time
 
 import numpy as np
 import torch
@@ -34,6 +35,37 @@ def epoch_seconds(method: str, meta_every: int, args: argparse.Namespace, splits
                       config=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device="cpu"))
     history = trainer.fit(splits.train, splits.val).history
     return history["seconds"].tolist()[1:]  # the first epoch pays one-off allocation costs
+
+
+def step_and_forward_seconds(args: argparse.Namespace, data, repeats: int = 30) -> tuple[float, float]:
+    """Median seconds of one training step (forward, backward, Adam) and of one no-grad eval
+    forward of a batch of the same size: LiLAW's meta step adds that forward to every step,
+    so forward / step bounds its overhead from below."""
+    torch.manual_seed(0)
+    model = DOMAIN.build_model(args.model, data=data, options={})
+    optimizer = torch.optim.Adam(model.parameters())
+    inputs, _ = data.train[0]
+    x = torch.randn(args.batch_size, *inputs.shape)
+    y = torch.randint(0, data.n_classes, (args.batch_size,))
+
+    def step() -> None:
+        model.train()
+        optimizer.zero_grad()
+        cross_entropy(model(x), y).mean().backward()
+        optimizer.step()
+
+    def forward() -> None:
+        model.eval()
+        with torch.no_grad():
+            model(x)
+
+    times: dict[str, list[float]] = {"step": [], "forward": []}
+    for _ in range(repeats):
+        for name, call in (("step", step), ("forward", forward)):
+            started = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - started)
+    return statistics.median(times["step"]), statistics.median(times["forward"])
 
 
 def main() -> None:
@@ -60,6 +92,9 @@ def main() -> None:
         label = method if method == "erm" else f"{method} meta_every={every}"
         print(f"{label:<22}{statistics.median(seconds):>16.3f}{f'{q1:.3f}-{q3:.3f}':>16}"
               f"{statistics.median(seconds) / erm:>14.2f}")
+    step, forward = step_and_forward_seconds(args, data)
+    print(f"one training step {step * 1000:.1f} ms, one no-grad forward of a meta batch {forward * 1000:.1f} ms: "
+          f"LiLAW at meta_every=1 costs at least {1 + forward / step:.2f}x ERM per step")
 
 
 if __name__ == "__main__":
