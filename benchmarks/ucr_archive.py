@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lilaw_health.compare import exit_with_parent
 from lilaw_health.core.checkpoint import atomic_write_text
 from lilaw_health.domains.ecg.data import _package_folder, dataset_names
 
@@ -110,7 +111,8 @@ def run_all(datasets: list[str], args: argparse.Namespace) -> pd.DataFrame:
         for name in datasets:
             finished(run_dataset(name, args))
     else:  # spawn: forked PyTorch/OpenMP state can deadlock a child
-        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=exit_with_parent) as pool:  # a killed benchmark leaves no worker
             for future in as_completed([pool.submit(run_dataset, name, args) for name in datasets]):
                 finished(future.result())
     table = pd.DataFrame([rows[name] for name in datasets])

@@ -26,6 +26,7 @@ import logging
 import multiprocessing
 import os
 import re
+import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -156,10 +157,21 @@ def worker_gpus(device: str, workers: int) -> list[str]:
 
 
 def _claim_gpu(claimed: Any, use: bool) -> None:
-    """Worker initialiser: with ``use``, this process sees one GPU (as cuda:0), taken from
-    ``claimed``, before CUDA starts."""
+    """Worker initialiser: it ends with the process that started it (:func:`exit_with_parent`)
+    and, with ``use``, sees one GPU (as cuda:0), taken from ``claimed``, before CUDA starts."""
+    exit_with_parent()
     if use:
         os.environ["CUDA_VISIBLE_DEVICES"] = claimed.get()
+
+
+def exit_with_parent() -> None:
+    """On Linux, ask for SIGTERM when the parent process dies: a compare killed with ``kill``
+    leaves no worker training on into its folders (Ctrl-C reaches the workers anyway)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _run_in_process(recipe: Recipe, run_dir: Path, threads: int) -> dict:
@@ -227,6 +239,7 @@ def cost_table(runs: pd.DataFrame, methods: Sequence[str], *, baseline: str = BA
     return table
 
 
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): the signal a process gets when its parent dies
 SETTING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 

@@ -6,6 +6,7 @@ of a rerun. Few epochs and a narrow FCN: the full-width one spent 90 % of the ti
 from __future__ import annotations
 
 import json
+import sys
 
 import pandas as pd
 import pytest
@@ -156,3 +157,23 @@ def test_compare_jobs_give_each_worker_its_own_gpu(monkeypatch):
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "4, 6"
     _claim_gpu(claimed, True)  # monkeypatch restores the variable afterwards
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "6"
+
+
+def _death_signal() -> int:
+    import ctypes
+
+    value = ctypes.c_int()
+    ctypes.CDLL(None, use_errno=True).prctl(2, ctypes.byref(value))  # PR_GET_PDEATHSIG
+    return value.value
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_compare_workers_end_with_the_process_that_started_them():
+    import multiprocessing
+    import signal
+    from concurrent.futures import ProcessPoolExecutor
+
+    from lilaw_health.compare import exit_with_parent
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=exit_with_parent) as pool:
+        assert pool.submit(_death_signal).result() == signal.SIGTERM
