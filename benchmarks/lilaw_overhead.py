@@ -3,7 +3,10 @@
 Not a test: timings on a shared machine are noisy, so this prints medians and ratios
 measured side by side (the methods alternate, so drift hits both alike).
 
-    .venv/bin/python benchmarks/lilaw_overhead.py [--model fcn] [--epochs 5] [--repeats 3]
+    .venv/bin/python benchmarks/lilaw_overhead.py [--recipe ecg5000_noisy] [--model fcn] [--epochs 5] [--repeats 3]
+
+Any recipe: its domain, data, model (or --model) and batch size, e.g. ``--recipe adult`` for the
+tabular MLP (batch 256).
 
 Target (issue 2): LiLAW at meta_every=1 costs at most 1.2x ERM per epoch; the extra work is
 one no-grad forward of a validation batch per training step.
@@ -20,14 +23,14 @@ import torch
 
 from lilaw_health.core import METHODS, LiLAWConfig, MethodContext, TrainConfig, Trainer
 from lilaw_health.core.losses import cross_entropy
-from lilaw_health.domains.ecg import DOMAIN
+from lilaw_health.domains import get_domain
 from lilaw_health.experiment import prepare_splits
 from lilaw_health.recipe import load_recipe
 
 
 def epoch_seconds(method: str, meta_every: int, args: argparse.Namespace, splits, data) -> list[float]:
     torch.manual_seed(0)
-    model = DOMAIN.build_model(args.model, data=data, options={})
+    model = args.domain.build_model(args.model, data=data, options=args.model_args)
     # warm-up 0: every timed epoch of LiLAW takes its meta steps
     context = MethodContext(loss_fn=cross_entropy, n_classes=data.n_classes,
                             lilaw=LiLAWConfig(warmup_epochs=0, meta_every=meta_every))
@@ -42,10 +45,10 @@ def step_and_forward_seconds(args: argparse.Namespace, data, repeats: int = 30) 
     forward of a batch of the same size: LiLAW's meta step adds that forward to every step,
     so forward / step bounds its overhead from below."""
     torch.manual_seed(0)
-    model = DOMAIN.build_model(args.model, data=data, options={})
+    model = args.domain.build_model(args.model, data=data, options=args.model_args)
     optimizer = torch.optim.Adam(model.parameters())
     inputs, _ = data.train[0]
-    x = torch.randn(args.batch_size, *inputs.shape)
+    x = torch.randn(args.batch_size, *inputs.shape)  # a tabular row: its encoded features
     y = torch.randint(0, data.n_classes, (args.batch_size,))
 
     def step() -> None:
@@ -70,13 +73,18 @@ def step_and_forward_seconds(args: argparse.Namespace, data, repeats: int = 30) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="fcn", help="ecg model name (fcn, lstm)")
+    parser.add_argument("--recipe", default="ecg5000_noisy", help="recipe whose domain, data and model are timed")
+    parser.add_argument("--model", help="model name of the recipe's domain (default: the recipe's)")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, help="default: the recipe's")
     args = parser.parse_args()
-    recipe = load_recipe("ecg5000_noisy")
-    data = DOMAIN.load_data("ECG5000", options={})
+    recipe = load_recipe(args.recipe)
+    args.domain = get_domain(recipe.domain)
+    args.model_args = recipe.model_args if args.model is None else {}
+    args.model = args.model or recipe.model
+    args.batch_size = args.batch_size or recipe.batch_size
+    data = args.domain.load_data(recipe.dataset, options=recipe.data)
     splits = prepare_splits(data, recipe)
     variants = [("erm", 1), ("lilaw", 1), ("lilaw", 4)]
     times: dict[tuple[str, int], list[float]] = {v: [] for v in variants}
@@ -84,7 +92,7 @@ def main() -> None:
         for variant in variants:
             times[variant] += epoch_seconds(*variant, args, splits, data)
     erm = statistics.median(times[("erm", 1)])
-    print(f"ECG5000, model {args.model}, batch {args.batch_size}, {len(splits.train)} training beats, "
+    print(f"{recipe.dataset}, model {args.model}, batch {args.batch_size}, {len(splits.train)} training samples, "
           f"torch threads {torch.get_num_threads()}, {args.repeats} x {args.epochs - 1} timed epochs each")
     print(f"{'method':<22}{'median s/epoch':>16}{'IQR':>16}{'ratio to ERM':>14}")
     for (method, every), seconds in times.items():
