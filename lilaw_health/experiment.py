@@ -86,8 +86,7 @@ def run_experiment(recipe: Recipe, out_dir: str | Path, *, progress: bool = Fals
                               real_distance=_real_distance(splits.train))
         budget = plan_budget(recipe.train_config(), min_steps=recipe.min_steps, n_train=len(splits.train),
                              n_val=len(splits.val), n_classes=data.n_classes if data.task == "classification" else 0)
-        trainer = Trainer(model, method, config=budget.train_config(recipe.train_config()),
-                          checkpoint_dir=out_dir / "checkpoints",
+        trainer = Trainer(model, method, config=budget.config, checkpoint_dir=out_dir / "checkpoints",
                           progress=progress, augment=domain.build_augment(recipe.augment, data=data),
                           task=splits.task)
         if distributed.is_main():  # only rank 0 writes; the others train with it and receive its metrics

@@ -11,7 +11,6 @@ domain's real test data, never mixed, never noisy.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,8 +25,6 @@ from lilaw_health.core.noise import NOISE_MODELS, NoisyLabels, inject_label_nois
 from lilaw_health.core.target_noise import TARGET_NOISE_MODELS, NoisyTargets, inject_target_noise
 from lilaw_health.core.task import CLASSIFICATION, Regression, Task
 from lilaw_health.recipe import MixSettings, Recipe
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -115,26 +112,12 @@ def split_by_source(targets: np.ndarray, sources: np.ndarray, groups: np.ndarray
             elif source == REAL:
                 train, val = stratified_split(targets[members], fraction=fraction, seed=seed, class_names=class_names,
                                               single_to_train=True)
-                _warn_single(targets[members], class_names)
             else:  # a class with one synthetic sample trains on it
                 train, val = _share_per_class(targets[members], fraction=fraction, seed=seed)
         except InputError as error:
             raise InputError(f"the {source} samples: {error}") from None
         parts[str(source)] = (members[train], members[val])
     return parts
-
-
-SINGLE_SAMPLE_CLASSES = ("class(es) {names} have a single training sample each: it trains, and the validation split "
-                         "has no sample of them, so model selection does not see those classes. Add samples to "
-                         "validate on them.")
-
-
-def _warn_single(labels: np.ndarray, class_names: list[str] | None) -> None:
-    classes, counts = np.unique(labels, return_counts=True)
-    single = [class_names[int(c)] if class_names is not None and int(c) < len(class_names) else int(c)
-              for c in classes[counts == 1]]
-    if single:
-        logger.warning(SINGLE_SAMPLE_CLASSES.format(names=single))
 
 
 def _share_per_class(labels: np.ndarray, *, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -29,27 +29,27 @@ def test_steps_per_epoch_counts_the_trainer_batches(n_train, batch_size, steps):
 def test_min_steps_raises_the_epochs_of_a_small_set_only():
     recipe = Recipe(epochs=60, batch_size=32, min_steps=900, patience=5).train_config()
     small = plan_budget(recipe, min_steps=900, n_train=36, n_val=40, n_classes=4)
-    assert (small.epochs, small.steps_per_epoch, small.keep_last) == (450, 2, False)
+    assert (small.config.epochs, small.steps_per_epoch, small.config.keep) == (450, 2, "best")
     assert small.epochs_note == BUDGET_RAISED.format(min_steps=900, steps=2, n_train=36, batch_size=32, epochs=60,
                                                      budgeted=450)
     assert small.notes == [small.epochs_note] and small.selection_note == ""
-    config = small.train_config(recipe)
+    config = small.config
     assert (config.epochs, config.patience, config.lr, config.keep) == (450, 5, recipe.lr, "best")
     large = plan_budget(recipe, min_steps=900, n_train=475, n_val=25, n_classes=5)  # ECG5000: 15 steps x 60 = 900
-    assert (large.epochs, large.notes) == (60, [])
-    assert plan_budget(recipe, min_steps=0, n_train=36, n_val=40).epochs == 60
-    assert plan_budget(recipe, min_steps=901, n_train=475, n_val=25).epochs == 61
+    assert (large.config.epochs, large.notes) == (60, [])
+    assert plan_budget(recipe, min_steps=0, n_train=36, n_val=40).config.epochs == 60
+    assert plan_budget(recipe, min_steps=901, n_train=475, n_val=25).config.epochs == 61
 
 
 def test_a_tiny_validation_split_keeps_the_last_epoch():
     recipe = Recipe(epochs=3, patience=2).train_config()
     assert MIN_VAL_SAMPLES == 10
     tiny = plan_budget(recipe, min_steps=0, n_train=36, n_val=4, n_classes=2)
-    assert tiny.keep_last and (tiny.train_config(recipe).patience, tiny.train_config(recipe).keep) == (0, "last")
+    assert (tiny.config.patience, tiny.config.keep, tiny.config.epochs) == (0, "last", 3)
     assert tiny.selection_note == TINY_VALIDATION.format(n_val=4, minimum=10, rule="at least 10 and 2 per class of 2",
                                                          patience=" (early stopping off: patience 2 -> 0)")
-    assert plan_budget(recipe, min_steps=0, n_train=36, n_val=10, n_classes=5).keep_last is False
-    assert plan_budget(recipe, min_steps=0, n_train=36, n_val=11, n_classes=6).keep_last is True  # 2 per class: 12
+    assert plan_budget(recipe, min_steps=0, n_train=36, n_val=10, n_classes=5).config.keep == "best"
+    assert plan_budget(recipe, min_steps=0, n_train=36, n_val=11, n_classes=6).config.keep == "last"  # 2 per class: 12
     regression = plan_budget(dataclasses.replace(recipe, patience=0), min_steps=0, n_train=36, n_val=9)
     assert regression.selection_note == TINY_VALIDATION.format(n_val=9, minimum=10, rule="at least 10", patience="")
 

@@ -12,7 +12,7 @@ import torch
 
 from lilaw_health.cli import main
 from lilaw_health.experiment import OUT_IS_FILE, OUT_NOT_WRITABLE, OUT_UNDER_FILE
-from lilaw_health.splits import SINGLE_SAMPLE_CLASSES
+from lilaw_health.core.data import SINGLE_SAMPLE_CLASSES
 from tests.domains.ecg.fixtures import univariate, write
 
 

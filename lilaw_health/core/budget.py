@@ -29,24 +29,18 @@ TINY_VALIDATION = ("The validation split holds {n_val} sample(s), fewer than {mi
 
 @dataclass(frozen=True)
 class Budget:
-    """``epochs`` = max(epochs, ceil(min_steps / steps_per_epoch)); ``keep_last``: the validation
-    split is too small to choose an epoch. The notes say what changed, for the log and the report."""
+    """``config``: the run's settings with epochs = max(epochs, ceil(min_steps / steps_per_epoch))
+    and, when the validation split is too small to choose an epoch, ``keep="last"`` with early
+    stopping off. The notes say what changed, for the log and the report."""
 
-    epochs: int
+    config: TrainConfig
     steps_per_epoch: int
-    keep_last: bool
     epochs_note: str = ""
     selection_note: str = ""
 
     @property
     def notes(self) -> list[str]:
         return [note for note in (self.epochs_note, self.selection_note) if note]
-
-    def train_config(self, config: TrainConfig) -> TrainConfig:
-        """``config`` with the budgeted epochs; keeping the last epoch turns early stopping off."""
-        if not self.keep_last:
-            return dataclasses.replace(config, epochs=self.epochs)
-        return dataclasses.replace(config, epochs=self.epochs, patience=0, keep="last")
 
     def log(self) -> None:
         if self.epochs_note:
@@ -57,7 +51,7 @@ class Budget:
     def record(self, result: TrainResult) -> dict[str, Any]:
         """``metrics.json`` entries: the budget and which epoch the evaluated model is."""
         last = result.kept == "last"
-        return {"epochs_budgeted": self.epochs, "steps_per_epoch": self.steps_per_epoch,
+        return {"epochs_budgeted": self.config.epochs, "steps_per_epoch": self.steps_per_epoch,
                 "model_selection": "last_epoch" if last else "best_validation_epoch",
                 "kept_epoch": result.epochs_run - 1 if last else result.best_epoch}
 
@@ -72,12 +66,13 @@ def plan_budget(config: TrainConfig, *, min_steps: int, n_train: int, n_val: int
         epochs_note = BUDGET_RAISED.format(min_steps=min_steps, steps=steps, n_train=n_train,
                                            batch_size=config.batch_size, epochs=config.epochs, budgeted=epochs)
     minimum = max(MIN_VAL_SAMPLES, 2 * n_classes)
-    tiny = n_val < minimum and config.keep == "best"
-    if tiny:
+    budgeted = dataclasses.replace(config, epochs=epochs)
+    if n_val < minimum and config.keep == "best":
         rule = f"at least {MIN_VAL_SAMPLES}" + (f" and 2 per class of {n_classes}" if n_classes else "")
         patience = f" (early stopping off: patience {config.patience} -> 0)" if config.patience else ""
         selection_note = TINY_VALIDATION.format(n_val=n_val, minimum=minimum, rule=rule, patience=patience)
-    return Budget(epochs, steps, tiny, epochs_note, selection_note)
+        budgeted = dataclasses.replace(budgeted, patience=0, keep="last")
+    return Budget(budgeted, steps, epochs_note, selection_note)
 
 
 def steps_per_epoch(n_train: int, batch_size: int) -> int:

@@ -329,6 +329,11 @@ def _flat(sample: Sample, n: int | None) -> np.ndarray:
     return np.concatenate(parts, axis=-1)
 
 
+SINGLE_SAMPLE_CLASSES = ("class(es) {names} have a single training sample each: it trains, and the validation split "
+                         "has no sample of them, so model selection does not see those classes. Add samples to "
+                         "validate on them.")
+
+
 def stratified_split(labels: np.ndarray, *, fraction: float, seed: int, class_names: Sequence[str] | None = None,
                      single_to_train: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Seeded stratified split into (train_indices, val_indices).
@@ -336,7 +341,7 @@ def stratified_split(labels: np.ndarray, *, fraction: float, seed: int, class_na
     Every class puts ``round(fraction * n_class)`` samples in validation, at least one and
     at most ``n_class - 1``, so both sides see every class. ``class_names`` (by class id)
     lets errors name classes as the data file does. With ``single_to_train`` a class of a
-    single sample keeps it for training (validation has none of that class).
+    single sample keeps it for training (validation has none of that class; logged as a warning).
 
     Raises
     ------
@@ -350,12 +355,14 @@ def stratified_split(labels: np.ndarray, *, fraction: float, seed: int, class_na
     labels = np.asarray(labels)
     classes, counts = np.unique(labels, return_counts=True)
     lonely = classes[counts < 2]
+    named = [class_names[int(c)] if class_names is not None and int(c) < len(class_names) else int(c)
+             for c in lonely]
     if lonely.size and (not single_to_train or lonely.size == classes.size):
-        named = [class_names[int(c)] if class_names is not None and int(c) < len(class_names) else int(c)
-                 for c in lonely]
         raise InputError(f"the validation split would miss class(es) {named}: each has a single "
                          "training sample, and both train and validation need one. Drop or merge those "
                          "classes, or add samples.")
+    if lonely.size:
+        LOGGER.warning(SINGLE_SAMPLE_CLASSES.format(names=named))
     rng = np.random.default_rng(seed)
     val_parts = []
     for cls, count in zip(classes, counts):

@@ -51,7 +51,7 @@ def difficulty_table(logits: Tensor, labels: np.ndarray, *, sample_ids: Sequence
                                                 len_b=f"{len(labels)} and {len(sample_ids)}"))
     targets = torch.as_tensor(labels, dtype=torch.long)
     with torch.no_grad():
-        weights = lilaw_weights(logits, targets, **scalars)
+        weights = lilaw_weights(logits, targets, alpha=scalars["alpha"], beta=scalars["beta"], delta=scalars["delta"])
         p, m = agreement(logits, targets)
         loss = cross_entropy(logits, targets)
     components = torch.stack([weights.w_alpha, weights.w_beta, weights.w_delta], dim=1)
@@ -97,7 +97,8 @@ def regression_difficulty_table(predictions: Tensor, targets: np.ndarray, *, sam
                                                 len_a=len(predictions), len_b=f"{len(targets)} and {len(sample_ids)}"))
     observed = torch.as_tensor(np.asarray(targets), dtype=predictions.dtype)
     with torch.no_grad():
-        weights = lilaw_weights_regression(predictions, observed, target_range=target_range, **scalars)
+        weights = lilaw_weights_regression(predictions, observed, target_range=target_range, alpha=scalars["alpha"],
+                                           beta=scalars["beta"], delta=scalars["delta"])
     components = torch.stack([weights.w_alpha, weights.w_beta, weights.w_delta], dim=1)
     residual = (predictions - observed).numpy()
     return pd.DataFrame({

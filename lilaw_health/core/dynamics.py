@@ -29,9 +29,6 @@ from torch import Tensor
 from lilaw_health.core import distributed
 from lilaw_health.core.task import CLASSIFICATION, SampleStats, Task
 
-# _ALPHA: Task.sample_stats is annotated ``alpha: float`` but computes with float | Tensor (the LiLAW
-# weights accept either); the trainer passes LiLAW's alpha as a 0-d tensor to keep it on the device.
-
 
 class TrainingDynamics:
     """Accumulates per-sample statistics epoch by epoch.
@@ -66,7 +63,7 @@ class TrainingDynamics:
         regression outputs) are detached; ``alpha`` (a float or a 0-d tensor on the outputs'
         device) is the one W_alpha is computed with."""
         with torch.no_grad():
-            stats = self.task.sample_stats(outputs, targets, alpha=alpha)  # type: ignore[arg-type]  # see _ALPHA
+            stats = self.task.sample_stats(outputs, targets, alpha=alpha)
         self.add_stats(positions, stats, targets)
 
     def add_stats(self, positions: Tensor, stats: SampleStats, targets: Tensor) -> None:
@@ -173,7 +170,7 @@ class SharedDynamics:
         """Keep one batch share's statistics; ``outputs`` are detached."""
         with torch.no_grad():
             task = self.dynamics.task
-            stats = task.sample_stats(outputs, targets, alpha=alpha)  # type: ignore[arg-type]  # see _ALPHA
+            stats = task.sample_stats(outputs, targets, alpha=alpha)
             columns = [stats.w_alpha, stats.margin, stats.correct, stats.predicted, targets]
             self._stats.append(torch.stack([column.to(torch.float64) for column in columns], dim=1))
         self._where.append(torch.stack([torch.full_like(positions, step), positions], dim=1).to(torch.float64))

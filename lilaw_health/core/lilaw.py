@@ -29,8 +29,6 @@ from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.device import full_precision, without_autocast
 from lilaw_health.core.weighting import (
     LiLAWWeights,
-    _weights,
-    agreement,
     lilaw_weights,
     lilaw_weights_multilabel,
     lilaw_weights_regression,
@@ -123,17 +121,14 @@ class LiLAW(nn.Module):
         a, b, d = (self.alpha, self.beta, self.delta) if learnable else (
             self.alpha.detach(), self.beta.detach(), self.delta.detach())
         if self.task == "classification":
-            if not checked:
-                return _weights(*agreement(outputs, targets), a, b, d)
-            return lilaw_weights(outputs, targets, alpha=a, beta=b, delta=d)
+            return lilaw_weights(outputs, targets, alpha=a, beta=b, delta=d, checked=checked)
         if self.task == "multilabel":
             return lilaw_weights_multilabel(outputs, targets, alpha=a, beta=b, delta=d)
         assert self.target_range is not None
         if outputs.dim() == 2 and outputs.shape[1] == 1:  # a model's (n, 1) head
             outputs = outputs[:, 0]
-        if not checked and outputs.shape == targets.shape:
-            return _weights(outputs, targets.to(outputs.dtype), a, b, d, scale=self.target_range)
-        return lilaw_weights_regression(outputs, targets, target_range=self.target_range, alpha=a, beta=b, delta=d)
+        return lilaw_weights_regression(outputs, targets, target_range=self.target_range, alpha=a, beta=b, delta=d,
+                                        checked=checked)
 
     def loss(self, outputs: Tensor, targets: Tensor, per_sample_loss: Tensor, *, checked: bool = True) -> Tensor:
         """Weighted training loss for the model step; the scalars receive no gradient."""

@@ -60,7 +60,7 @@ class Classification:
         """Class probabilities (n, C)."""
         return torch.softmax(outputs, dim=1)
 
-    def sample_stats(self, outputs: Tensor, targets: Tensor, *, alpha: float) -> SampleStats:
+    def sample_stats(self, outputs: Tensor, targets: Tensor, *, alpha: float | Tensor) -> SampleStats:
         p, m = agreement(outputs, targets)
         others = outputs.scatter(1, targets.long()[:, None], float("-inf"))
         margin = outputs.gather(1, targets.long()[:, None]).squeeze(1) - others.max(dim=1).values
@@ -103,11 +103,11 @@ class Regression:
         """Predicted values (n,)."""
         return _flat(outputs)
 
-    def sample_stats(self, outputs: Tensor, targets: Tensor, *, alpha: float) -> SampleStats:
+    def sample_stats(self, outputs: Tensor, targets: Tensor, *, alpha: float | Tensor) -> SampleStats:
         predicted = _flat(outputs)
         targets = targets.to(predicted.dtype)
         weights = lilaw_weights_regression(predicted, targets, target_range=self.width, alpha=alpha,
-                                           beta=LiLAWConfig.beta, delta=LiLAWConfig.delta)
+                                           beta=LiLAWConfig.beta, delta=LiLAWConfig.delta, checked=False)
         relative = (predicted - targets).abs() / self.width
         return SampleStats(weights.w_alpha, -relative, predicted, relative <= CORRECT_WITHIN)
 

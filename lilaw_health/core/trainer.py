@@ -345,17 +345,13 @@ class Trainer:
         logger.info("%s re-initialised the model", self.method.name)
         return self._optimizer()
 
-    def _alpha(self) -> float:
-        """The alpha that W_alpha is recorded with (the method's, or LiLAW's default), on the host."""
-        return float(self.method.weight_alpha())
-
     def _validate(self, val: LabeledView) -> tuple[np.ndarray, np.ndarray, float]:
         """Predictions (class probabilities, or values for regression), targets and mean plain loss
         of the validation samples model selection scores (all, unless the method left some out);
         records the dynamics of all of them."""
         logits = self._predict_all(val)
         targets = torch.as_tensor(val.targets, dtype=self.task.target_dtype)
-        self.val_dynamics.record(torch.arange(len(val)), logits, targets, alpha=self._alpha())
+        self.val_dynamics.record(torch.arange(len(val)), logits, targets, alpha=float(self.method.weight_alpha()))
         self.val_dynamics.end_epoch()
         keep = self.method.validation_keep()
         if keep is not None:

@@ -39,7 +39,8 @@ class LiLAWWeights(NamedTuple):
 
 
 def lilaw_weights(
-    logits: Tensor, targets: Tensor, *, alpha: float | Tensor, beta: float | Tensor, delta: float | Tensor
+    logits: Tensor, targets: Tensor, *, alpha: float | Tensor, beta: float | Tensor, delta: float | Tensor,
+    checked: bool = True,
 ) -> LiLAWWeights:
     """Per-sample LiLAW weights for single-label classification.
 
@@ -52,6 +53,10 @@ def lilaw_weights(
     alpha, beta, delta : float or 0-d Tensor
         The LiLAW scalars (paper defaults 10, 2, 6). Gradients flow to them, and to the
         logits, when they require grad.
+    checked : bool, default True
+        Check the logits' shape and finiteness and the targets' range first. Each check reads
+        the device; a training loop whose labels were checked when its data were built, and
+        which stops on a non-finite loss, passes False.
 
     Returns
     -------
@@ -66,8 +71,9 @@ def lilaw_weights(
     >>> [round(v, 3) for v in w.tolist()]
     [1.13, 1.903]
     """
-    _check_logits(logits)
-    check_class_targets(targets, n_classes=logits.shape[1], n_samples=logits.shape[0])
+    if checked:
+        _check_logits(logits)
+        check_class_targets(targets, n_classes=logits.shape[1], n_samples=logits.shape[0])
     p, m = agreement(logits, targets)
     return _weights(p, m, alpha, beta, delta)
 
@@ -112,6 +118,7 @@ def lilaw_weights_regression(
     alpha: float | Tensor,
     beta: float | Tensor,
     delta: float | Tensor,
+    checked: bool = True,
 ) -> LiLAWWeights:
     """LiLAW weights for regression: ``(q * f(x) - y) / R`` replaces ``q * p - m``.
 
@@ -121,6 +128,9 @@ def lilaw_weights_regression(
         Finite model outputs and observed (possibly noisy) targets.
     target_range : float
         Width R of the target range (16 for PSPI pain intensity 0..16), finite and > 0.
+    checked : bool, default True
+        Check that predictions and targets are finite (each a read of the device); the
+        shapes and ``target_range`` are always checked.
     """
     if predictions.shape != targets.shape or predictions.dim() != 1:
         raise InputError(
@@ -131,8 +141,9 @@ def lilaw_weights_regression(
     if isinstance(target_range, bool) or not 0 < target_range < float("inf"):
         raise InputError(BAD_VALUE.format(arg="target_range", expected="> 0 and finite", received=repr(target_range),
                                           fix="Pass the width R of the target range, e.g. 16 for PSPI 0..16."))
-    _check_finite("predictions", predictions)
-    _check_finite("targets", targets)
+    if checked:
+        _check_finite("predictions", predictions)
+        _check_finite("targets", targets)
     return _weights(predictions, targets.to(predictions.dtype), alpha, beta, delta, scale=target_range)
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from lilaw_health.core import METHODS, ArrayDataset, LabeledView, LiLAW, MethodContext, TrainConfig, Trainer
+from lilaw_health.core import METHODS, LiLAW, MethodContext, TrainConfig, Trainer
 from lilaw_health.core.device import (
     AMP_NEEDS_CUDA,
     BAD_AMP,
@@ -18,17 +17,13 @@ from lilaw_health.core.device import (
 )
 from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.losses import cross_entropy
+from tests.core.toy_data import blob_views
 
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without a GPU")
 
 
 def _views(n=60):
-    rng = np.random.default_rng(0)
-    y = np.arange(n) % 3
-    data = ArrayDataset(rng.normal(size=(n, 4)).astype(np.float32) + y[:, None], y)
-    idx = np.arange(n)
-    val = idx % 5 == 0
-    return (LabeledView(data, idx[~val], y[~val], list(idx[~val])), LabeledView(data, idx[val], y[val], list(idx[val])))
+    return blob_views(n, seed=0)
 
 
 def _trainer(**config):

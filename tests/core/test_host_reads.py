@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from lilaw_health.core import (
     METHODS,
-    ArrayDataset,
     InputError,
-    LabeledView,
     LiLAWConfig,
     MethodContext,
     TrainConfig,
@@ -21,6 +18,7 @@ from lilaw_health.core import (
 )
 from lilaw_health.core.host_reads import READ_EVERY, DeferredReads
 from lilaw_health.core.losses import cross_entropy
+from tests.core.toy_data import blob_views
 
 READS = ("item", "cpu", "tolist", "numpy", "__float__", "__int__", "__bool__")
 # callers whose reads are of host tensors on any device: the meta batch's index draw (a host
@@ -29,12 +27,7 @@ HOST_SIDE = ("lilaw_health/core/loaders.py", "torch/optim/")
 
 
 def _views(n=120):
-    rng = np.random.default_rng(2)
-    y = np.arange(n) % 3
-    data = ArrayDataset(rng.normal(size=(n, 4)).astype(np.float32) + y[:, None], y)
-    idx = np.arange(n)
-    val = idx % 5 == 0
-    return (LabeledView(data, idx[~val], y[~val], list(idx[~val])), LabeledView(data, idx[val], y[val], list(idx[val])))
+    return blob_views(n, seed=2)
 
 
 def _fit(method, model=None, **config):

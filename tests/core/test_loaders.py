@@ -7,21 +7,17 @@ import pytest
 import torch
 from torch import nn
 
-from lilaw_health.core import METHODS, ArrayDataset, LabeledView, LiLAWConfig, MethodContext, TrainConfig, Trainer
+from lilaw_health.core import METHODS, LiLAWConfig, MethodContext, TrainConfig, Trainer
 from lilaw_health.core.checkpoint import load_checkpoint, save_checkpoint
 from lilaw_health.core.distributed import ShardedBatchSampler
 from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.loaders import WorkerSeed
 from lilaw_health.core.losses import cross_entropy
+from tests.core.toy_data import blob_views
 
 
 def _views(n=90):
-    rng = np.random.default_rng(1)
-    y = np.arange(n) % 3
-    data = ArrayDataset(rng.normal(size=(n, 4)).astype(np.float32) + y[:, None], y)
-    idx = np.arange(n)
-    val = idx % 5 == 0
-    return (LabeledView(data, idx[~val], y[~val], list(idx[~val])), LabeledView(data, idx[val], y[val], list(idx[val])))
+    return blob_views(n, seed=1)
 
 
 def _trainer(checkpoint_dir=None, **config):

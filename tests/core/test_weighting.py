@@ -245,3 +245,23 @@ def test_error_regression_targets_not_finite():
     with pytest.raises(InputError, match=re.escape(message)):
         lilaw_weights_regression(torch.zeros(3), torch.tensor([0.0, float("nan"), 1.0]), target_range=16.0,
                                  alpha=10.0, beta=2.0, delta=6.0)
+
+
+def test_unchecked_weights_are_the_same_and_skip_only_the_device_reads():
+    logits, targets = torch.randn(6, 3), torch.tensor([0, 1, 2, 0, 1, 2])
+    checked = lilaw_weights(logits, targets, alpha=10.0, beta=2.0, delta=6.0)
+    unchecked = lilaw_weights(logits, targets, alpha=10.0, beta=2.0, delta=6.0, checked=False)
+    assert torch.equal(checked.w, unchecked.w)
+    logits[0, 0] = float("nan")
+    with pytest.raises(InputError, match="logits"):
+        lilaw_weights(logits, targets, alpha=10.0, beta=2.0, delta=6.0)
+    assert torch.isnan(lilaw_weights(logits, targets, alpha=10.0, beta=2.0, delta=6.0, checked=False).w[0])
+    values = torch.tensor([1.0, float("nan")])
+    with pytest.raises(InputError, match="predictions"):
+        lilaw_weights_regression(values, torch.zeros(2), target_range=4.0, alpha=10.0, beta=2.0, delta=6.0)
+    regression = lilaw_weights_regression(values, torch.zeros(2), target_range=4.0, alpha=10.0, beta=2.0, delta=6.0,
+                                          checked=False)
+    assert torch.isnan(regression.w[1]) and torch.isfinite(regression.w[0])
+    with pytest.raises(InputError, match="predictions and targets"):  # shapes are checked anyway
+        lilaw_weights_regression(values, torch.zeros(3), target_range=4.0, alpha=10.0, beta=2.0, delta=6.0,
+                                 checked=False)

@@ -46,6 +46,7 @@ from lilaw_health.core.options import options_from_mapping
 from lilaw_health.core.paths import default_cache
 from lilaw_health.data_cards import load_card
 from lilaw_health.domains.pain import folds, formats, synpain, unbc
+from lilaw_health.domains.pain.face_cache import crop_as_image
 from lilaw_health.domains.pain.lazy import FACE_FIX, FaceKey, FaceReader, face_keys
 
 LOGGER = logging.getLogger(__name__)
@@ -212,10 +213,10 @@ def face_samples(table: pd.DataFrame, opts: PainOptions, *, cache: Path,
         LOGGER.info(note)
     if opts.lazy:
         return face_keys(faces, references, usable), table[usable].reset_index(drop=True), notes
-    samples = {"image": faces.crops[usable][:, None].astype(np.float32) / 255.0,
+    samples = {"image": crop_as_image(faces.crops[usable]),
                "landmarks": faces.landmarks[usable]}
     if references is not None:
-        samples["reference_image"] = references.crops[usable][:, None].astype(np.float32) / 255.0
+        samples["reference_image"] = crop_as_image(references.crops[usable])
         samples["reference_landmarks"] = references.landmarks[usable]
     return samples, table[usable].reset_index(drop=True), notes
 

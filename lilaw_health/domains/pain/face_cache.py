@@ -54,6 +54,12 @@ class FaceRecord:
     reason: str = ""  # why an unreadable file could not be read (without its name, which may change)
 
 
+def crop_as_image(crops: np.ndarray) -> np.ndarray:
+    """uint8 crops (..., S, S) as the model's image input: float32 in 0..1 with a channel axis
+    (..., 1, S, S). The one conversion of the in-memory and the lazy (per-frame) paths."""
+    return np.expand_dims(crops, -3).astype(np.float32) / 255.0
+
+
 def cache_key(content: bytes, region: str | None, crop_size: int) -> str:
     """Hex SHA-256 of the file's bytes, the region, the crop size and the extraction version."""
     digest = hashlib.sha256(content)

@@ -4,7 +4,7 @@
 Faces are extracted (or found in the content-keyed face cache) as in memory, but only each
 frame's outcome and cache file are kept (``extract_faces(..., arrays=False)``); a frame's
 sample is read from its cache file (and its neutral reference's) when the frame is accessed,
-with the conversion the in-memory path makes (crop / 255 as float32), so both give the same
+with the conversion the in-memory path makes (:func:`~.face_cache.crop_as_image`), so both give the same
 samples bit for bit. Loading still reads every image file once to find its cache entry (the
 cache is keyed by the file's content), without holding the images.
 """
@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lilaw_health.core.errors import InputError
-from lilaw_health.domains.pain.face_cache import FaceTable, load_record
+from lilaw_health.domains.pain.face_cache import FaceTable, crop_as_image, load_record
 
 FACE_RECORD = ("{path}: {problem}; it is the face cache file of a frame indexed when the data was loaded. Load the "
                "data again (missing faces are extracted into the cache again), and keep data.cache in place while "
@@ -52,7 +52,7 @@ def _face(path: str, prefix: str) -> dict[str, np.ndarray]:
     if record is None or record.crop is None or record.landmarks is None:
         problem = "it cannot be read (see the warning above)" if record is None else f"its face is {record.status!r}"
         raise InputError(FACE_RECORD.format(path=path, problem=problem))
-    return {f"{prefix}image": record.crop[None].astype(np.float32) / 255.0, f"{prefix}landmarks": record.landmarks}
+    return {f"{prefix}image": crop_as_image(record.crop), f"{prefix}landmarks": record.landmarks}
 
 
 def face_keys(faces: FaceTable, references: FaceTable | None, usable: np.ndarray) -> list[FaceKey]:

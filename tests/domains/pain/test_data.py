@@ -14,15 +14,6 @@ from lilaw_health.cli import main
 from lilaw_health.core.errors import InputError, UnknownNameError
 from lilaw_health.domains.pain.data import NEEDS, load_data
 
-SMALL = {"subjects": 6, "frames_per_subject": 4, "identities": 8, "k": 3}
-
-
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pain_demo")
-    return {**SMALL, "root": str(root), "cache": str(root / "faces")}
-
-
 def test_demo_frames_become_structured_samples_split_by_subject(demo_root):
     data = load_data("demo", options=demo_root)
     x, y = data.train[0]

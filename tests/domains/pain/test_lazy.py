@@ -15,15 +15,6 @@ from lilaw_health.core.lazy import LazyDataset
 from lilaw_health.domains.pain.data import load_data
 from lilaw_health.domains.pain.lazy import FACE_RECORD
 
-SMALL = {"subjects": 6, "frames_per_subject": 4, "identities": 8, "k": 3}
-
-
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pain_lazy")
-    return {**SMALL, "root": str(root), "cache": str(root / "faces")}
-
-
 def test_lazy_frames_are_the_in_memory_frames(demo_root):
     for dataset in ("demo", "demo_synpain"):  # single frames; packed pairs with a neutral reference
         eager = load_data(dataset, options=demo_root)
