@@ -28,10 +28,13 @@ from torch import Tensor, nn
 from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.device import full_precision, without_autocast
 from lilaw_health.core.weighting import (
+    Agreement,
     LiLAWWeights,
-    lilaw_weights,
-    lilaw_weights_multilabel,
-    lilaw_weights_regression,
+    classification_agreement,
+    lilaw_weights_from,
+    meta_loss_and_gradients,
+    multilabel_agreement,
+    regression_agreement,
     weighted_mean,
 )
 
@@ -120,15 +123,18 @@ class LiLAW(nn.Module):
         skips the input checks (classification and regression)."""
         a, b, d = (self.alpha, self.beta, self.delta) if learnable else (
             self.alpha.detach(), self.beta.detach(), self.delta.detach())
+        return lilaw_weights_from(self.agreement(outputs, targets, checked=checked), alpha=a, beta=b, delta=d)
+
+    def agreement(self, outputs: Tensor, targets: Tensor, *, checked: bool = True) -> Agreement:
+        """The task's ``u``, ``v`` and scale, which the weights are a function of."""
         if self.task == "classification":
-            return lilaw_weights(outputs, targets, alpha=a, beta=b, delta=d, checked=checked)
+            return classification_agreement(outputs, targets, checked=checked)
         if self.task == "multilabel":
-            return lilaw_weights_multilabel(outputs, targets, alpha=a, beta=b, delta=d)
+            return multilabel_agreement(outputs, targets)
         assert self.target_range is not None
         if outputs.dim() == 2 and outputs.shape[1] == 1:  # a model's (n, 1) head
             outputs = outputs[:, 0]
-        return lilaw_weights_regression(outputs, targets, target_range=self.target_range, alpha=a, beta=b, delta=d,
-                                        checked=checked)
+        return regression_agreement(outputs, targets, target_range=self.target_range, checked=checked)
 
     def loss(self, outputs: Tensor, targets: Tensor, per_sample_loss: Tensor, *, checked: bool = True) -> Tensor:
         """Weighted training loss for the model step; the scalars receive no gradient."""
@@ -151,21 +157,24 @@ class LiLAW(nn.Module):
                        checked: bool = True) -> tuple[Tensor, list[Tensor]]:
         """The meta loss of a validation batch and its gradients (three 0-d tensors) with respect
         to (alpha, beta, delta); nothing changes. Data-parallel training averages the gradients
-        over processes before :meth:`apply_meta_gradients`. float32 maths, also inside autocast."""
+        over processes before :meth:`apply_meta_gradients`. float32 maths, also inside autocast.
+        The gradient is computed in closed form (:func:`~lilaw_health.core.weighting.meta_loss_and_gradients`),
+        equal to autograd's on the same weighted loss."""
         outputs, per_sample_loss = full_precision(outputs.detach()), full_precision(per_sample_loss.detach())
         with without_autocast(outputs.device):
-            weights = self.weights(outputs, targets, learnable=True, checked=checked)
-            meta_loss = weighted_mean(per_sample_loss, weights.w)
-        grads = torch.autograd.grad(meta_loss, [self.alpha, self.beta, self.delta])
-        return meta_loss.detach(), list(grads)
+            meta_loss, grads = meta_loss_and_gradients(self.agreement(outputs, targets, checked=checked),
+                                                       per_sample_loss, alpha=self.alpha, beta=self.beta,
+                                                       delta=self.delta)
+        return meta_loss, list(grads.unbind())
 
     def apply_meta_gradients(self, grads: list[Tensor]) -> None:
         """The update rule: ``q <- q - lr * (g + weight_decay * q)``, then alpha >= 1, delta >= beta."""
-        with torch.no_grad():
-            for q, g in zip([self.alpha, self.beta, self.delta], grads):
-                q.sub_(self.config.lr * (g + self.config.weight_decay * q))
-            self.alpha.clamp_(min=1.0)
-            self.delta.copy_(torch.maximum(self.delta, self.beta))
+        with torch.no_grad():  # on the three stacked: a handful of operations, it runs every step
+            q = torch.stack([self.alpha, self.beta, self.delta])
+            q = q - self.config.lr * (torch.stack(list(grads)) + self.config.weight_decay * q)
+            self.alpha.copy_(q[0].clamp(min=1.0))
+            self.beta.copy_(q[1])
+            self.delta.copy_(torch.maximum(q[2], q[1]))
 
     def scalars(self) -> dict[str, float]:
         """Current values as plain floats (for logging)."""

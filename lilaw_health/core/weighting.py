@@ -71,11 +71,8 @@ def lilaw_weights(
     >>> [round(v, 3) for v in w.tolist()]
     [1.13, 1.903]
     """
-    if checked:
-        _check_logits(logits)
-        check_class_targets(targets, n_classes=logits.shape[1], n_samples=logits.shape[0])
-    p, m = agreement(logits, targets)
-    return _weights(p, m, alpha, beta, delta)
+    return lilaw_weights_from(classification_agreement(logits, targets, checked=checked), alpha=alpha, beta=beta,
+                              delta=delta)
 
 
 def lilaw_weights_multilabel(
@@ -93,21 +90,7 @@ def lilaw_weights_multilabel(
     targets : Tensor of shape (n_samples, n_labels)
         Binary indicators (0/1, any dtype).
     """
-    _check_logits(logits)
-    if targets.shape != logits.shape:
-        raise InputError(
-            SHAPE.format(arg="targets", expected=tuple(logits.shape), received=tuple(targets.shape),
-                         fix="Pass one 0/1 indicator per label, shaped like the logits.")
-        )
-    probs = torch.sigmoid(logits)
-    positives = targets.to(probs.dtype)
-    k = positives.sum(dim=1)
-    top = torch.sort(probs, dim=1, descending=True).values
-    rank = torch.arange(probs.shape[1], device=probs.device).expand_as(probs)
-    k_eff = k.clamp(min=1)
-    m = (top * (rank < k_eff[:, None])).sum(dim=1) / k_eff
-    p = torch.where(k > 0, (probs * positives).sum(dim=1) / k_eff, 1.0 - top[:, 0])
-    return _weights(p, m, alpha, beta, delta)
+    return lilaw_weights_from(multilabel_agreement(logits, targets), alpha=alpha, beta=beta, delta=delta)
 
 
 def lilaw_weights_regression(
@@ -132,6 +115,45 @@ def lilaw_weights_regression(
         Check that predictions and targets are finite (each a read of the device); the
         shapes and ``target_range`` are always checked.
     """
+    return lilaw_weights_from(regression_agreement(predictions, targets, target_range=target_range, checked=checked),
+                              alpha=alpha, beta=beta, delta=delta)
+
+
+def lilaw_weights_from(agreement: Agreement, *, alpha: float | Tensor, beta: float | Tensor,
+                       delta: float | Tensor) -> LiLAWWeights:
+    """LiLAW weights of any task from its :class:`Agreement`."""
+    return _weights(*agreement, alpha, beta, delta)
+
+
+class Agreement(NamedTuple):
+    """What LiLAW's weights are a function of: the agreement ``u`` of the model with the observed
+    label, its reference ``v`` (both (n_samples,)) and the ``scale`` their difference is divided by."""
+
+    u: Tensor
+    v: Tensor
+    scale: float = 1.0
+
+
+def agreement(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """``p`` (probability of the observed label) and ``m`` (largest probability), (n_samples,) each."""
+    probs = torch.softmax(logits, dim=1)
+    p = probs.gather(1, targets.long()[:, None]).squeeze(1)
+    return p, probs.max(dim=1).values
+
+
+def classification_agreement(logits: Tensor, targets: Tensor, *, checked: bool = True) -> Agreement:
+    """:func:`agreement` after checking the logits' shape and finiteness and the targets' range
+    (``checked=False``: no check, no read of the device)."""
+    if checked:
+        _check_logits(logits)
+        check_class_targets(targets, n_classes=logits.shape[1], n_samples=logits.shape[0])
+    return Agreement(*agreement(logits, targets))
+
+
+def regression_agreement(predictions: Tensor, targets: Tensor, *, target_range: float,
+                         checked: bool = True) -> Agreement:
+    """The predictions and targets, scaled by the target range; shapes and range always checked,
+    finiteness only when ``checked``."""
     if predictions.shape != targets.shape or predictions.dim() != 1:
         raise InputError(
             SHAPE.format(arg="predictions and targets", expected="(n_samples,) each",
@@ -144,18 +166,68 @@ def lilaw_weights_regression(
     if checked:
         _check_finite("predictions", predictions)
         _check_finite("targets", targets)
-    return _weights(predictions, targets.to(predictions.dtype), alpha, beta, delta, scale=target_range)
+    return Agreement(predictions, targets.to(predictions.dtype), float(target_range))
 
 
-def agreement(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
-    """``p`` (probability of the observed label) and ``m`` (largest probability), (n_samples,) each."""
-    probs = torch.softmax(logits, dim=1)
-    p = probs.gather(1, targets.long()[:, None]).squeeze(1)
-    return p, probs.max(dim=1).values
+def multilabel_agreement(logits: Tensor, targets: Tensor) -> Agreement:
+    """``p`` (mean output over the observed positive labels) and ``m`` (mean of the top-k
+    outputs) of :func:`lilaw_weights_multilabel`, (n_samples,) each; shapes and finiteness checked."""
+    _check_logits(logits)
+    if targets.shape != logits.shape:
+        raise InputError(
+            SHAPE.format(arg="targets", expected=tuple(logits.shape), received=tuple(targets.shape),
+                         fix="Pass one 0/1 indicator per label, shaped like the logits.")
+        )
+    probs = torch.sigmoid(logits)
+    positives = targets.to(probs.dtype)
+    k = positives.sum(dim=1)
+    top = torch.sort(probs, dim=1, descending=True).values
+    rank = torch.arange(probs.shape[1], device=probs.device).expand_as(probs)
+    k_eff = k.clamp(min=1)
+    m = (top * (rank < k_eff[:, None])).sum(dim=1) / k_eff
+    p = torch.where(k > 0, (probs * positives).sum(dim=1) / k_eff, 1.0 - top[:, 0])
+    return Agreement(p, m)
+
+
+def meta_loss_and_gradients(
+    agreement: Agreement, per_sample_loss: Tensor, *, alpha: Tensor, beta: Tensor, delta: Tensor
+) -> tuple[Tensor, Tensor]:
+    """LiLAW's meta loss ``mean(W * l)`` and its gradient with respect to (alpha, beta, delta),
+    in closed form (no autograd graph: the meta step runs after every training step).
+
+    With ``l``, ``u`` and ``v`` constants (the model gets no gradient in the meta step) and
+    ``z_q = (q * u - v) / scale``, only one component of W depends on each scalar:
+
+        dL/d alpha = mean(l * W_alpha * (1 - W_alpha) * u / scale)
+        dL/d beta  = -mean(l * W_beta * (1 - W_beta) * u / scale)
+        dL/d delta = -mean(l * W_delta * z_delta * u / scale)
+
+    Parameters
+    ----------
+    agreement : Agreement
+        ``u``, ``v`` (detached) and ``scale`` of the validation batch
+        (:func:`classification_agreement`, :func:`multilabel_agreement`, :func:`regression_agreement`).
+    per_sample_loss : Tensor of shape (n_samples,), detached
+    alpha, beta, delta : 0-d Tensor
+
+    Returns
+    -------
+    (Tensor, Tensor)
+        The meta loss (0-d) and the gradient, shape (3,), in the order alpha, beta, delta.
+    """
+    u, v, scale = agreement
+    with torch.no_grad():  # no graph: the scalars are parameters
+        scalars = torch.stack([alpha, beta, delta])
+        z = (scalars[:, None] * u - v) / scale  # (3, n): z_alpha, z_beta, z_delta
+        w_alpha, w_beta = torch.sigmoid(z[0]), torch.sigmoid(-z[1])
+        w_delta = torch.exp(-(z[2] ** 2) / 2)
+        slopes = torch.stack([w_alpha * (1 - w_alpha), -w_beta * (1 - w_beta), -w_delta * z[2]])
+        gradients = (slopes * (per_sample_loss * u / scale)).mean(dim=1)
+        return (per_sample_loss * (w_alpha + w_beta + w_delta)).mean(), gradients
 
 
 def _weights(
-    u: Tensor, v: Tensor, alpha: float | Tensor, beta: float | Tensor, delta: float | Tensor, *, scale: float = 1.0
+    u: Tensor, v: Tensor, scale: float, alpha: float | Tensor, beta: float | Tensor, delta: float | Tensor
 ) -> LiLAWWeights:
     w_alpha = torch.sigmoid((alpha * u - v) / scale)
     w_beta = torch.sigmoid(-(beta * u - v) / scale)

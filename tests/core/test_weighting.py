@@ -74,6 +74,36 @@ def test_meta_gradients_match_closed_form():
     assert float(g_d) == pytest.approx(float(-(loss * w_d * (3.0 * p - m) * p).mean()))
 
 
+def _task_batch(task: str, generator: torch.Generator, n: int, c: int):
+    """Outputs, targets and a per-sample loss of one task, float64."""
+    if task == "classification":
+        outputs, targets = torch.randn(n, c, generator=generator, dtype=torch.float64), torch.randint(0, c, (n,))
+        return outputs, targets, torch.nn.functional.cross_entropy(outputs, targets, reduction="none")
+    if task == "multilabel":
+        outputs = 3 * torch.randn(n, c, generator=generator, dtype=torch.float64)
+        targets = (torch.rand(n, c, generator=generator) < 0.3).double()
+        return outputs, targets, torch.nn.functional.binary_cross_entropy_with_logits(
+            outputs, targets, reduction="none").mean(dim=1)
+    outputs, targets = 8 + 6 * torch.randn(n, 1, generator=generator, dtype=torch.float64), 16 * torch.rand(n).double()
+    return outputs, targets, (outputs[:, 0] - targets) ** 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 40), c=st.integers(2, 6),
+       task=st.sampled_from(["classification", "multilabel", "regression"]),
+       alpha=st.floats(1, 20), beta=st.floats(-3, 8), extra=st.floats(0, 8))
+def test_closed_form_meta_gradients_equal_autograd(seed, n, c, task, alpha, beta, extra):
+    outputs, targets, loss = _task_batch(task, torch.Generator().manual_seed(seed), n, c)
+    lilaw = LiLAW(LiLAWConfig(alpha=alpha, beta=beta, delta=beta + extra), task=task,
+                  target_range=16.0 if task == "regression" else None).double()
+    expected_loss = weighted_mean(loss, lilaw.weights(outputs, targets, learnable=True).w)
+    expected = torch.autograd.grad(expected_loss, [lilaw.alpha, lilaw.beta, lilaw.delta])
+    meta_loss, grads = lilaw.meta_gradients(outputs, targets, loss)
+    assert float(meta_loss) == pytest.approx(expected_loss.item(), rel=1e-12, abs=1e-15)
+    for got, want in zip(grads, expected):
+        assert float(got) == pytest.approx(float(want), rel=1e-9, abs=1e-15)
+
+
 def test_meta_step_is_one_plain_step_with_weight_decay():
     torch.manual_seed(2)
     logits, targets = torch.randn(32, 3), torch.randint(0, 3, (32,))
