@@ -40,16 +40,14 @@ def epoch_seconds(method: str, meta_every: int, args: argparse.Namespace, splits
     return history["seconds"].tolist()[1:]  # the first epoch pays one-off allocation costs
 
 
-def step_and_forward_seconds(args: argparse.Namespace, data, repeats: int = 30) -> tuple[float, float]:
+def step_and_forward_seconds(args: argparse.Namespace, splits, data, repeats: int = 30) -> tuple[float, float]:
     """Median seconds of one training step (forward, backward, Adam) and of one no-grad eval
     forward of a batch of the same size: LiLAW's meta step adds that forward to every step,
     so forward / step bounds its overhead from below."""
     torch.manual_seed(0)
     model = args.domain.build_model(args.model, data=data, options=args.model_args)
     optimizer = torch.optim.Adam(model.parameters())
-    inputs, _ = data.train[0]
-    x = torch.randn(args.batch_size, *inputs.shape)  # a tabular row: its encoded features
-    y = torch.randint(0, data.n_classes, (args.batch_size,))
+    x, y = splits.train.batch(np.arange(min(args.batch_size, len(splits.train))))  # a real batch, any input structure
 
     def step() -> None:
         model.train()
@@ -100,7 +98,7 @@ def main() -> None:
         label = method if method == "erm" else f"{method} meta_every={every}"
         print(f"{label:<22}{statistics.median(seconds):>16.3f}{f'{q1:.3f}-{q3:.3f}':>16}"
               f"{statistics.median(seconds) / erm:>14.2f}")
-    step, forward = step_and_forward_seconds(args, data)
+    step, forward = step_and_forward_seconds(args, splits, data)
     print(f"one training step {step * 1000:.1f} ms, one no-grad forward of a meta batch {forward * 1000:.1f} ms: "
           f"LiLAW at meta_every=1 costs at least {1 + forward / step:.2f}x ERM per step")
 

@@ -1,7 +1,8 @@
 """The default time-series recipe on every dataset the installed UCR archive ships, beside its baselines.
 
-Each dataset runs the recipe (``ecg5000`` by default: FCN, 60 epochs and at least 900 optimiser
-steps, 5 % validation; a split of fewer than 10 series keeps the last epoch) with ERM and one seed;
+Each dataset runs the recipe (``ucr`` by default: MiniRocket features and a linear head; 60 epochs
+and at least 900 optimiser steps, 5 % validation, a split of fewer than 10 series keeps the last
+epoch; ``--recipe ecg5000`` for the FCN) with ERM and one seed;
 the run itself fits the 1-NN Euclidean and MiniRocket-ridge baselines on the same training
 labels (``lilaw_health.domains.ecg.baselines``). Printed per dataset: the network's test
 accuracy, both baselines', and ROCKET's published accuracy; then wins / ties / losses of the
@@ -152,7 +153,7 @@ def _accuracy(value: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recipe", default="ecg5000", help="recipe name or YAML path (default ecg5000)")
+    parser.add_argument("--recipe", default="ucr", help="recipe name or YAML path (default ucr)")
     parser.add_argument("--datasets", nargs="+", help="dataset names (default: every dataset of the archive, "
                         "cheapest first by training steps x batch x length)")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs (a quick pass)")

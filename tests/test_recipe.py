@@ -165,5 +165,5 @@ def test_bad_training_settings_are_refused_at_load(override, message):
 
 def test_published_recipes_fix_the_thread_count():
     """The README's numbers were measured on one thread; the demo must reproduce them anywhere."""
-    for name in ("ecg5000", "ecg5000_noisy", "adult"):
+    for name in ("ecg5000", "ecg5000_noisy", "ucr", "adult"):
         assert load_recipe(name).threads == 1

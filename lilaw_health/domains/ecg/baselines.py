@@ -43,7 +43,8 @@ LABELS_MISALIGNED = ("the run trained on {count} of the {total} training series 
 BELOW_KNN = ("The trained model's test accuracy {model:.4f} is below the 1-NN Euclidean baseline's {knn:.4f} "
              "(fitted on the same {n_train} training series and labels): the network learned less than a "
              "nearest-neighbour lookup. Check that the training loss fell (train longer: epochs), or try another "
-             "model.")
+             "model: the `ucr` recipe (MiniRocket features and a linear head) is the stronger default on the UCR "
+             "archive (pipelines/README.md).")
 PADDED = ("Series of different lengths were made equal by data.length_policy={policy} before the baselines ran: "
           "they compare the series as the model saw them, which is not how the archive's published baselines "
           "treat variable-length sets.")

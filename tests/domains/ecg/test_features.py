@@ -127,9 +127,9 @@ def test_models_and_augmentations_refuse_the_other_kind_of_input(series, feature
 def test_a_run_trains_the_linear_head_on_the_features(tmp_path):
     from lilaw_health.experiment import run_experiment
 
-    recipe = load_recipe("ecg5000_minirocket", ["dataset=Chinatown", "method=lilaw", "epochs=3", "min_steps=0",
-                                                "data.baselines=[knn1]", "batch_size=8", "noise.kind=none",
-                                                "noise.rate=0"])
+    recipe = load_recipe("ucr", ["dataset=Chinatown", "method=lilaw", "epochs=3", "min_steps=0",
+                                 "data.baselines=[knn1]", "batch_size=8"])  # the default for any series dataset
+    assert (recipe.model, recipe.data["features"], recipe.noise.kind) == ("minirocket_linear", "minirocket", "none")
     metrics = run_experiment(dataclasses.replace(recipe, name="features"), tmp_path / "run")
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs_run"] == 3
     assert metrics["test"]["accuracy"] > 0.8 and set(metrics["domain"]["summary"]) == {"knn1_accuracy"}
