@@ -17,11 +17,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from lilaw_health.core import METHODS, LiLAWConfig, MethodContext, TrainConfig, Trainer
+from lilaw_health.core.loaders import meta_batches
 from lilaw_health.core.losses import cross_entropy
 from lilaw_health.domains import get_domain
 from lilaw_health.experiment import prepare_splits
@@ -40,33 +42,50 @@ def epoch_seconds(method: str, meta_every: int, args: argparse.Namespace, splits
     return history["seconds"].tolist()[1:]  # the first epoch pays one-off allocation costs
 
 
-def step_and_forward_seconds(args: argparse.Namespace, splits, data, repeats: int = 30) -> tuple[float, float]:
-    """Median seconds of one training step (forward, backward, Adam) and of one no-grad eval
-    forward of a batch of the same size: LiLAW's meta step adds that forward to every step,
-    so forward / step bounds its overhead from below."""
+def component_seconds(args: argparse.Namespace, splits, data, repeats: int = 15,
+                      calls: int = 20) -> dict[str, float]:
+    """Median seconds per call of each part of a training step, through the methods' own code on
+    one real batch (any input structure): ERM's model step (forward, loss, backward, Adam),
+    LiLAW's model step (its weighted loss, gradient through W), LiLAW's meta step
+    (``after_model_step``: draw a validation batch, no-grad forward, closed-form update of the
+    three scalars) and, within it, the no-grad forward alone, which bounds LiLAW's cost from below."""
     torch.manual_seed(0)
     model = args.domain.build_model(args.model, data=data, options=args.model_args)
     optimizer = torch.optim.Adam(model.parameters())
-    x, y = splits.train.batch(np.arange(min(args.batch_size, len(splits.train))))  # a real batch, any input structure
+    size = min(args.batch_size, len(splits.train))
+    x, y = splits.train.batch(np.arange(size))
+    positions = torch.arange(size)
+    context = MethodContext(loss_fn=cross_entropy, n_classes=data.n_classes, lilaw=LiLAWConfig(warmup_epochs=0))
+    erm, lilaw = METHODS.get("erm")(context), METHODS.get("lilaw")(context)
+    next_val_batch = meta_batches(splits.val, batch_size=args.batch_size, seed=0, device=torch.device("cpu"))
 
-    def step() -> None:
-        model.train()
-        optimizer.zero_grad()
-        cross_entropy(model(x), y).mean().backward()
-        optimizer.step()
+    def model_step(method) -> Callable[[], None]:
+        def step() -> None:
+            model.train()
+            loss = method.training_loss(model(x), y, epoch=1, positions=positions)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        return step
 
     def forward() -> None:
         model.eval()
         with torch.no_grad():
             model(x)
+        model.train()
 
-    times: dict[str, list[float]] = {"step": [], "forward": []}
-    for _ in range(repeats):
-        for name, call in (("step", step), ("forward", forward)):
-            started = time.perf_counter()
+    parts = {"ERM model step": model_step(erm), "LiLAW model step": model_step(lilaw),
+             "LiLAW meta step": lambda: lilaw.after_model_step(model, epoch=1, step=0, next_val_batch=next_val_batch),
+             "  of which the no-grad forward": forward}
+    times: dict[str, list[float]] = {name: [] for name in parts}
+    for _ in range(repeats):  # the parts alternate, so drift hits all alike
+        for name, call in parts.items():
             call()
-            times[name].append(time.perf_counter() - started)
-    return statistics.median(times["step"]), statistics.median(times["forward"])
+            started = time.perf_counter()
+            for _ in range(calls):
+                call()
+            times[name].append((time.perf_counter() - started) / calls)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
@@ -98,9 +117,13 @@ def main() -> None:
         label = method if method == "erm" else f"{method} meta_every={every}"
         print(f"{label:<22}{statistics.median(seconds):>16.3f}{f'{q1:.3f}-{q3:.3f}':>16}"
               f"{statistics.median(seconds) / erm:>14.2f}")
-    step, forward = step_and_forward_seconds(args, splits, data)
-    print(f"one training step {step * 1000:.1f} ms, one no-grad forward of a meta batch {forward * 1000:.1f} ms: "
-          f"LiLAW at meta_every=1 costs at least {1 + forward / step:.2f}x ERM per step")
+    parts = component_seconds(args, splits, data)
+    for name, seconds in parts.items():
+        print(f"{name:<32}{seconds * 1000:>8.2f} ms per call")
+    erm_step = parts["ERM model step"]
+    print(f"per step at meta_every=1: LiLAW {(parts['LiLAW model step'] + parts['LiLAW meta step']) / erm_step:.2f}x "
+          f"ERM; the no-grad forward alone makes it at least "
+          f"{(erm_step + parts['  of which the no-grad forward']) / erm_step:.2f}x")
 
 
 if __name__ == "__main__":

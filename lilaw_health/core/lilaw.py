@@ -31,6 +31,7 @@ from lilaw_health.core.weighting import (
     Agreement,
     LiLAWWeights,
     classification_agreement,
+    classification_weight_sum,
     lilaw_weights_from,
     meta_loss_and_gradients,
     multilabel_agreement,
@@ -137,7 +138,13 @@ class LiLAW(nn.Module):
         return regression_agreement(outputs, targets, target_range=self.target_range, checked=checked)
 
     def loss(self, outputs: Tensor, targets: Tensor, per_sample_loss: Tensor, *, checked: bool = True) -> Tensor:
-        """Weighted training loss for the model step; the scalars receive no gradient."""
+        """Weighted training loss for the model step; the scalars receive no gradient. For
+        classification, W is one autograd node (:func:`~lilaw_health.core.weighting.classification_weight_sum`)."""
+        if self.task == "classification" and not self.config.detach_weights:
+            if checked:
+                classification_agreement(outputs, targets)  # the checks only
+            w = classification_weight_sum(outputs, targets, alpha=self.alpha, beta=self.beta, delta=self.delta)
+            return weighted_mean(per_sample_loss, w)
         w = self.weights(outputs, targets, checked=checked).w
         if self.config.detach_weights:
             w = w.detach()

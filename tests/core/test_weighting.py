@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from lilaw_health.core import InputError, LiLAW, LiLAWConfig, lilaw_weights, weighted_mean
 from lilaw_health.core.errors import BAD_VALUE, NOT_FINITE, ConfigError
-from lilaw_health.core.weighting import agreement, lilaw_weights_multilabel, lilaw_weights_regression
+from lilaw_health.core.weighting import (agreement, classification_weight_sum, lilaw_weights_multilabel,
+                                         lilaw_weights_regression)
 
 # (p, m) rows of the spec's worked check, observed label 0 of two classes.
 WORKED_PM = [(0.95, 0.95), (0.60, 0.60), (0.40, 0.60), (0.05, 0.95)]
@@ -102,6 +103,39 @@ def test_closed_form_meta_gradients_equal_autograd(seed, n, c, task, alpha, beta
     assert float(meta_loss) == pytest.approx(expected_loss.item(), rel=1e-12, abs=1e-15)
     for got, want in zip(grads, expected):
         assert float(got) == pytest.approx(float(want), rel=1e-9, abs=1e-15)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 40), c=st.integers(1, 6), spread=st.floats(0, 8),
+       alpha=st.floats(1, 20), beta=st.floats(-3, 8), extra=st.floats(0, 8))
+def test_fused_training_weights_equal_the_composed_ones_and_their_gradients(seed, n, c, spread, alpha, beta, extra):
+    """LiLAW's model step builds W as one autograd node; values and logit gradients must be those
+    of the composed operations (spread 0: every logit equal, ties for the largest probability)."""
+    generator = torch.Generator().manual_seed(seed)
+    logits = (spread * torch.randn(n, c, generator=generator, dtype=torch.float64)).requires_grad_()
+    targets = torch.randint(0, c, (n,), generator=generator)
+    loss = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+    upstream = torch.rand(n, generator=generator, dtype=torch.float64)
+    scalars = {"alpha": torch.tensor(alpha, dtype=torch.float64), "beta": torch.tensor(beta, dtype=torch.float64),
+               "delta": torch.tensor(beta + extra, dtype=torch.float64)}
+    fused = classification_weight_sum(logits, targets, **scalars)
+    composed = lilaw_weights(logits, targets, **scalars).w
+    assert torch.allclose(fused, composed, rtol=1e-12, atol=1e-14)
+    (fused_grad,) = torch.autograd.grad((fused * upstream).sum(), logits)
+    (composed_grad,) = torch.autograd.grad((composed * upstream).sum(), logits)
+    assert torch.allclose(fused_grad, composed_grad, rtol=1e-9, atol=1e-12)
+    lilaw = LiLAW(LiLAWConfig(alpha=alpha, beta=beta, delta=beta + extra)).double()
+    (step_grad,) = torch.autograd.grad(lilaw.loss(logits, targets, loss), logits, retain_graph=True)
+    (expected,) = torch.autograd.grad(weighted_mean(loss, lilaw.weights(logits, targets).w), logits)
+    assert torch.allclose(step_grad, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_fused_training_weights_pass_gradcheck():
+    logits = torch.randn(7, 4, dtype=torch.float64, requires_grad=True)
+    targets = torch.tensor([0, 1, 2, 3, 0, 1, 2])
+    scalars = [torch.tensor(v, dtype=torch.float64) for v in (3.0, 1.5, 2.5)]
+    assert torch.autograd.gradcheck(lambda z: classification_weight_sum(z, targets, alpha=scalars[0], beta=scalars[1],
+                                                                        delta=scalars[2]), (logits,))
 
 
 def test_meta_step_is_one_plain_step_with_weight_decay():
