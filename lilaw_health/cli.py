@@ -13,7 +13,8 @@ from pathlib import Path
 from lilaw_health import __version__
 from lilaw_health.core import distributed
 from lilaw_health.core.errors import ConfigError, LilawError
-from lilaw_health.recipe import SECTIONS, Recipe, builtin_recipes, load_recipe, recipe_fields, valid_keys
+from lilaw_health.recipe import (SECTIONS, Recipe, builtin_recipes, load_recipe, recipe_fields, recipe_summary,
+                                 valid_keys)
 
 KEY_HELP = {
     "name": "experiment name; default output folder is runs/<name>",
@@ -250,6 +251,8 @@ def _list(args: argparse.Namespace) -> int:
         sections[f"{name} models"] = domain.model_names()
         if domain.augment_names():
             sections[f"{name} augmentations"] = domain.augment_names()
+    recipes = builtin_recipes()
+    sections["recipes"] = [f"{name:<20} {recipe_summary(recipes[name])}".rstrip() for name in sorted(recipes)]
     for title, names in sections.items():
         print(f"{title}:\n" + textwrap.indent("\n".join(names) or "(none)", "  "))
     return 0

@@ -323,6 +323,21 @@ def builtin_recipes() -> dict[str, Path]:
     return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml")}
 
 
+def recipe_summary(path: Path, *, width: int = 100) -> str:
+    """The first sentence of a recipe file's leading comment (what ``lilaw-health list`` shows),
+    shortened to ``width`` characters; empty when the file starts without a comment."""
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    text = ""
+    for line in lines:  # a word hyphenated across lines is joined without a space
+        text += line if text.endswith("-") or not text else " " + line
+    sentence = text.split(". ")[0].rstrip(".")
+    return sentence if len(sentence) <= width else sentence[: width - 3].rsplit(" ", 1)[0] + "..."
+
+
 def load_recipe(name_or_path: str, overrides: list[str] | None = None, *,
                 setting: list[str] | None = None) -> Recipe:
     """Load a recipe by registered name or YAML path, then apply ``key=value`` overrides, then a

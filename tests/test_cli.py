@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from lilaw_health.cli import main
+from lilaw_health.recipe import recipe_summary
 
 RUN_FILES = {"config.yaml", "metrics.json", "history.csv", "trajectory.csv", "difficulty.csv",
              "learning_curves.png", "lilaw_scalars.png", "report.md", "report.html", "checkpoints"}
@@ -112,6 +113,17 @@ def test_list_names_everything(capsys):
     for name in ("ecg5000_noisy", "lilaw", "erm", "symmetric", "instance", "focal", "fcn", "lstm", "dynamic_loss",
                  "gce", "long_tailed", "effective_number"):
         assert name in text
+    assert "  ucr                  The default for time series other than ECG5000: any UCR/UEA" in text  # with its summary
+
+
+def test_recipe_summary_is_the_first_sentence_of_the_leading_comment(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("# Pain on a real-\n# world mix. More detail\n# here.\nname: r\n# not this\n")
+    assert recipe_summary(path) == "Pain on a real-world mix"
+    path.write_text("name: r\n")
+    assert recipe_summary(path) == ""
+    path.write_text("# " + "word " * 40 + "\n")
+    assert recipe_summary(path, width=20) == "word word word..."  # cut at a word
 
 
 def test_rerun_with_another_recipe_in_the_same_folder_is_refused(tmp_path, capsys):
