@@ -24,6 +24,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+from datetime import timedelta
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,9 @@ from torch.utils.data import BatchSampler, Sampler
 from lilaw_health.core.checkpoint import atomic_write_text
 
 TRACE_VARIABLE = "LILAW_HEALTH_RANK_TRACE"  # a folder: each process writes rank<k>.json there (tests read it)
+
+
+EXIT_BARRIER_TIMEOUT = timedelta(seconds=60)
 
 
 def env_world_size() -> int:
@@ -66,8 +70,19 @@ def init_from_env(device: torch.device) -> bool:
 
 
 def _destroy() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    """At exit: wait for every process (up to a minute), then leave the group. A process that
+    left while another still wrote its reports could make gloo abort the other at its own exit
+    ("terminate called without an active exception", seen once in CI)."""
+    if not dist.is_initialized():
+        return
+    try:
+        if dist.get_backend() == "gloo":
+            dist.monitored_barrier(timeout=EXIT_BARRIER_TIMEOUT)
+        else:
+            dist.barrier()
+    except RuntimeError:  # another process failed or is gone: leave anyway, torchrun reports it
+        pass
+    dist.destroy_process_group()
 
 
 def world_size() -> int:
