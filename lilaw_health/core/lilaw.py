@@ -30,6 +30,7 @@ from lilaw_health.core.device import full_precision, without_autocast
 from lilaw_health.core.weighting import (
     Agreement,
     LiLAWWeights,
+    check_classification_inputs,
     classification_agreement,
     classification_weight_sum,
     lilaw_weights_from,
@@ -142,7 +143,7 @@ class LiLAW(nn.Module):
         classification, W is one autograd node (:func:`~lilaw_health.core.weighting.classification_weight_sum`)."""
         if self.task == "classification" and not self.config.detach_weights:
             if checked:
-                classification_agreement(outputs, targets)  # the checks only
+                check_classification_inputs(outputs, targets)
             w = classification_weight_sum(outputs, targets, alpha=self.alpha, beta=self.beta, delta=self.delta)
             return weighted_mean(per_sample_loss, w)
         w = self.weights(outputs, targets, checked=checked).w

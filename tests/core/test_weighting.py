@@ -251,6 +251,8 @@ def test_regression_uses_target_range():
 def test_bad_targets_are_named(targets, match):
     with pytest.raises(InputError, match=match):
         lilaw_weights(torch.zeros(2, 2), targets, alpha=10.0, beta=2.0, delta=6.0)
+    with pytest.raises(InputError, match=match):  # the model step's fused weights check the same
+        LiLAW().loss(torch.zeros(2, 2), targets, torch.ones(2))
 
 
 def test_non_finite_logits_are_named():
