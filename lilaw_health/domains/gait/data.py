@@ -27,12 +27,13 @@ are by subject: the dataset's own train/test lists (``data.scheme: given``), k-f
 leave-one-subject-out by subject; a subject never spans train and test (checked).
 
 Walks larger than memory: with ``data.lazy: true``, the PD-GaM-layout datasets (``pd_gam``,
-``demo``) keep only an index in memory (the table, built from each ``.npy`` file's header) and
-read a walk's file each time the walk is accessed (:mod:`~lilaw_health.domains.gait.lazy`), with
-the same samples, bit for bit, as the in-memory default. A walk with non-finite values, dropped
-and counted at load in memory, is then refused when read (the error names its file). The
-single-file sets (``gaitgen``, ``demo_gaitgen``, ``care_pd``: one ``.npz`` or pickle) are read
-into memory whatever ``data.lazy`` says (logged), so a mixed run can be lazy for its real walks.
+``demo``) and GAITGen's ``.npz`` export (``gaitgen``, ``demo_gaitgen``) keep only an index in
+memory (the table, built from each walk's array header) and read a walk each time it is accessed
+(:mod:`~lilaw_health.domains.gait.lazy`), with the same samples, bit for bit, as the in-memory
+default. A walk with non-finite values, dropped and counted at load in memory, is then refused
+when read (the error names its file). GAITGen's pickle and CARE-PD (``care_pd``: one pickle or
+``.npz`` of SMPL poses, converted at load) are read into memory whatever ``data.lazy`` says
+(logged), so a mixed run can still be lazy for its other walks.
 """
 
 from __future__ import annotations
@@ -62,7 +63,6 @@ DATASETS = ("pd_gam", "gaitgen", "care_pd", "demo", "demo_gaitgen")
 CARDS = {"pd_gam": "pd-gam", "demo": "pd-gam", "gaitgen": "gaitgen", "demo_gaitgen": "gaitgen", "care_pd": "care-pd"}
 CLASS_NAMES = ["0", "1", "2", "3"]
 SOURCES = {"gaitgen": "gaitgen", "demo_gaitgen": "gaitgen"}  # every other dataset holds real walks
-LAZY_DATASETS = ("pd_gam", "demo")  # one .npy file per walk
 SCHEMES = ("given", "kfold", "loso")
 GROUP_COLUMNS = ("sex", "age_band", "cohort")
 NEEDS = "dataset {dataset} needs data.{key}: {what}. E.g. --set data.{key}={example}"
@@ -111,14 +111,15 @@ class GaitOptions:
 def load_data(dataset: str, *, options: Mapping[str, Any] | None = None) -> TaskData:
     """Walks of ``dataset`` as structured samples, split by subject (see the module docstring)."""
     opts = GaitOptions.from_mapping(options)
-    if opts.lazy and dataset not in LAZY_DATASETS:
-        LOGGER.info("data.lazy: %s is one file, read into memory (lazy reading is for %s)", dataset,
-                    ", ".join(LAZY_DATASETS))
     walks = walk_set(dataset, opts)
+    lazy = opts.lazy and len(walks.table) > 0 and not walks.sequences  # indexed only: each walk read per access
+    if opts.lazy and not lazy:
+        LOGGER.info("data.lazy: %s was read into memory (walks are read per access from a .npy file each or "
+                    "from GAITGen's .npz export, not from a pickle or CARE-PD)", dataset)
     train, test = _split(dataset, walks.table, opts)
     embeddings = (read_embeddings(opts.embeddings, walks.table["seq_id"].astype(str).tolist())
                   if opts.embeddings is not None else None)
-    if opts.lazy and dataset in LAZY_DATASETS:
+    if lazy:
         from lilaw_health.domains.gait.lazy import lazy_parts
 
         return _task_data(dataset, walks, lazy_parts(walks, opts, embeddings), (opts.max_frames, FEATURE_WIDTH),
@@ -158,12 +159,12 @@ def walk_set(dataset: str, opts: GaitOptions) -> formats.WalkSet:
 def _normalised_gaitgen(path: str | Path, opts: GaitOptions) -> formats.WalkSet:
     """GAITGen walks, normalised with the real set's Mean/Std when ``data.root`` names it."""
     walks = gaitgen.load_gaitgen(path, trust_pickle=opts.trust_pickle, source=opts.source or "gaitgen",
-                                 min_frames=opts.min_frames)
+                                 min_frames=opts.min_frames, read=not opts.lazy)
     root = Path(opts.root) if opts.root else None
     if root is None or not (root / "Mean.npy").is_file():
         return walks
     mean, std = np.load(root / "Mean.npy", allow_pickle=False), np.load(root / "Std.npy", allow_pickle=False)
-    sequences = [formats.normalise_features(seq, mean, std) for seq in walks.sequences]
+    sequences = [formats.normalise_features(seq, mean, std) for seq in walks.sequences]  # none when indexed only
     return formats.WalkSet(walks.table, sequences, walks.report, mean, std, opts.max_frames)
 
 

@@ -8,6 +8,9 @@ a pickle only with ``trust_pickle=True`` (unpickling runs code stored in the fil
 
 from __future__ import annotations
 
+import functools
+import os
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from lilaw_health.domains.gait.formats import (
     LoadReport,
     WalkSet,
     as_score,
+    keep_length,
     keep_walk,
     log_report,
     unpickle,
@@ -66,15 +70,7 @@ def _gaitgen_entries(content: Any, path: Path) -> tuple[list[str], list[int], li
 def _read_gaitgen_npz(path: Path) -> tuple[list[str], list[int], list[np.ndarray]]:
     try:
         with np.load(path, allow_pickle=False) as archive:
-            if not {"names", "score"} <= set(archive.files):
-                raise InputError(GAITGEN_NPZ.format(path=path, problem=f"arrays {sorted(archive.files)[:6]}"))
-            names, scores = archive["names"], archive["score"]
-            if names.dtype.kind != "U" or names.shape != scores.shape or names.ndim != 1:
-                raise InputError(GAITGEN_NPZ.format(path=path, problem=f"names {names.dtype} {names.shape}, score "
-                                                                       f"{scores.shape}"))
-            missing = [f"feat_{i}" for i in range(len(names)) if f"feat_{i}" not in archive.files]
-            if missing:
-                raise InputError(GAITGEN_NPZ.format(path=path, problem=f"no array {missing[0]}"))
+            names, scores = _npz_names_scores(archive, path)
             content = {str(name): {"feat_data": archive[f"feat_{i}"], "updrs_score": scores[i]}
                        for i, name in enumerate(names)}
     except InputError:
@@ -83,6 +79,71 @@ def _read_gaitgen_npz(path: Path) -> tuple[list[str], list[int], list[np.ndarray
         problem = f"it cannot be read without pickle ({error})"
         raise InputError(GAITGEN_NPZ.format(path=path, problem=problem)) from error
     return _gaitgen_entries(content, path)
+
+
+def _index_gaitgen_npz(path: Path, *, source: str, min_frames: int) -> WalkSet:
+    """The table of an ``.npz`` export from its names, scores and array headers (no walk is read)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names, scores = _npz_names_scores(archive, path)
+        with zipfile.ZipFile(path) as archive:
+            frames = [_member_frames(archive, path, f"feat_{i}") for i in range(len(names))]
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+        raise InputError(GAITGEN_NPZ.format(path=path, problem=f"it cannot be indexed ({error})")) from error
+    report, rows = LoadReport(source), []
+    for i, (name, n_frames) in enumerate(zip(names, frames)):
+        score = as_score(scores[i])
+        if score is None:
+            raise InputError(GAITGEN_ENTRY.format(path=path, name=str(name), problem=f"has updrs_score {scores[i]!r}"))
+        if keep_length(str(name), n_frames, min_frames, report):
+            rows.append([str(name), f"{source}/{name}", None, score, source, PD_GAM_FPS, n_frames, "train", str(path),
+                         f"feat_{i}"])
+    log_report(report)
+    return WalkSet(pd.DataFrame(rows, columns=[*TABLE_COLUMNS, "member"]), [], report)
+
+
+def _npz_names_scores(archive: Any, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The export's ``names`` and ``score`` arrays, checked, and that every ``feat_<i>`` is there."""
+    if not {"names", "score"} <= set(archive.files):
+        raise InputError(GAITGEN_NPZ.format(path=path, problem=f"arrays {sorted(archive.files)[:6]}"))
+    names, scores = archive["names"], archive["score"]
+    if names.dtype.kind != "U" or names.shape != scores.shape or names.ndim != 1:
+        raise InputError(GAITGEN_NPZ.format(path=path, problem=f"names {names.dtype} {names.shape}, score "
+                                                               f"{scores.shape}"))
+    missing = [f"feat_{i}" for i in range(len(names)) if f"feat_{i}" not in archive.files]
+    if missing:
+        raise InputError(GAITGEN_NPZ.format(path=path, problem=f"no array {missing[0]}"))
+    return names, scores
+
+
+def _member_frames(archive: zipfile.ZipFile, path: Path, member: str) -> int:
+    """The frame count T of a (T, 263) array in the export, from its header alone."""
+    with archive.open(f"{member}.npy") as handle:
+        version = np.lib.format.read_magic(handle)
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = reader(handle)
+    if len(shape) != 2 or shape[1] != FEATURE_WIDTH or dtype.kind not in "fiu":
+        raise InputError(GAITGEN_ENTRY.format(path=path, name=member, problem=f"has feat_data of shape {shape} "
+                                                                              f"({dtype})"))
+    return int(shape[0])
+
+
+def read_npz_walk(path: str | Path, member: str) -> np.ndarray:
+    """One walk, the array ``member`` of an ``.npz`` export, as (T, 263) float32. The opened file is
+    kept per process (its directory is parsed once), never shared with a forked DataLoader worker.
+    A missing or damaged file raises OSError, KeyError, ValueError or BadZipFile, which
+    :class:`~lilaw_health.core.lazy.LazyDataset` reports with the walk and the fix."""
+    features = _open_npz(str(path), os.getpid())[member]
+    if features.ndim != 2 or features.shape[1] != FEATURE_WIDTH or features.dtype.kind not in "fiu":
+        raise InputError(GAITGEN_ENTRY.format(path=path, name=member, problem=f"has feat_data of shape "
+                                                                              f"{features.shape} ({features.dtype})"))
+    return features.astype(np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _open_npz(path: str, pid: int) -> Any:
+    del pid  # part of the cache key only: a forked process opens its own handle
+    return np.load(path, allow_pickle=False)
 
 
 def write_gaitgen_npz(path: str | Path, names: list[str], scores: list[int], features: list[np.ndarray]) -> Path:
@@ -100,18 +161,24 @@ def convert_gaitgen(pickle_path: str | Path, npz_path: str | Path) -> Path:
 
 
 def load_gaitgen(path: str | Path, *, trust_pickle: bool = False, source: str = "gaitgen",
-                 min_frames: int = 30) -> WalkSet:
+                 min_frames: int = 30, read: bool = True) -> WalkSet:
     """GAITGen's synthetic walks (un-normalised features; normalise them with the real set's Mean/Std).
 
     ``.npz`` (``convert_gaitgen``'s export) is read with ``allow_pickle=False``; any other file is
     GAITGen's joblib/pickle dict ``{name: {'feat_data': (T, 263), 'updrs_score': int}}`` (or a list
     of such dicts, named ``entry_<i>``), read only with ``trust_pickle=True``. Synthetic walks have
     no person: each walk is its own subject, ``<source>/<name>``; all are training walks at 30 fps.
+
+    ``read=False`` with an ``.npz``: the table only, from the names, scores and each walk's array
+    header (column ``member``: the walk's array in the file, read by :func:`read_npz_walk`); no
+    sequences, and walks with non-finite values are not seen, hence kept. A pickle is read whole.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(FILE_MISSING.format(what="GAITGen file", path=path,
                                              fix="Pass GAITGen's .pkl or its .npz export."))
+    if path.suffix == ".npz" and not read:
+        return _index_gaitgen_npz(path, source=source, min_frames=min_frames)
     if path.suffix == ".npz":
         names, scores, features = _read_gaitgen_npz(path)
     else:

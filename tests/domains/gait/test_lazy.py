@@ -19,7 +19,8 @@ from lilaw_health.core.errors import InputError
 from lilaw_health.core.lazy import ITEM_UNREADABLE, LazyDataset
 from lilaw_health.domains.gait.data import load_data
 from lilaw_health.domains.gait.formats import FEATURES_SHAPE, features_frames
-from lilaw_health.domains.gait.lazy import NOT_FINITE, WALK_FIX
+from lilaw_health.domains.gait import gaitgen
+from lilaw_health.domains.gait.lazy import NOT_FINITE, NPZ_WALK_FIX, WALK_FIX
 from lilaw_health.recipe import load_recipe
 from lilaw_health.splits import prepare_splits
 
@@ -58,9 +59,56 @@ def test_lazy_walks_are_the_in_memory_walks_and_are_read_only_on_access(demo):
         assert list(ours) == list(theirs) and all(torch.equal(ours[k], theirs[k]) for k in ours)
 
 
+def test_gaitgen_npz_walks_are_read_per_access_as_in_memory(demo):
+    eager = load_data("demo_gaitgen", options=demo)
+    lazy = load_data("demo_gaitgen", options={**demo, "lazy": True})
+    assert isinstance(lazy.train, LazyDataset) and len(lazy.train) == len(eager.train) == SMALL["synthetic_walks"]
+    assert all(key.path.endswith("gaitgen.npz") and key.member == f"feat_{i}" for i, key in enumerate(lazy.train.keys))
+    counter = CountingReader(lazy.train.reader)
+    lazy.train.reader = counter
+    assert counter.reads == []
+    for i in range(len(eager.train)):
+        ours, theirs = lazy.train[i][0], eager.train[i][0]
+        assert list(ours) == list(theirs) and all(torch.equal(ours[k], theirs[k]) for k in ours)
+    assert len(counter.reads) == len(eager.train)
+
+
+def test_a_bad_walk_in_a_gaitgen_npz_is_named_when_read(tmp_path, caplog):
+    walks = [np.zeros((40, 263)), np.full((40, 263), np.nan), np.zeros((10, 263)), np.ones((50, 263))]
+    path = gaitgen.write_gaitgen_npz(tmp_path / "walks.npz", ["a", "b", "c", "d"], [0, 1, 2, 3], walks)
+    eager = load_data("gaitgen", options={"path": str(path), "max_frames": 60})
+    lazy = load_data("gaitgen", options={"path": str(path), "max_frames": 60, "lazy": True})
+    assert eager.train.sample_ids == ["a", "d"]  # non-finite and too-short walks dropped at load
+    assert lazy.train.sample_ids == ["a", "b", "d"]  # the index sees lengths, not values
+    with pytest.raises(InputError) as error:
+        lazy.train[1]
+    assert str(error.value) == NOT_FINITE.format(path=f"{path} (feat_1)")
+    assert torch.equal(lazy.train[2][0]["features"], eager.train[1][0]["features"])
+    moved = path.rename(tmp_path / "moved.npz")
+    gaitgen._open_npz.cache_clear()  # a file opened before it moved stays readable, as on any system
+    with pytest.raises(InputError) as error:
+        lazy.train[0]
+    assert str(path) in str(error.value) and "feat_0" in str(error.value) and str(error.value).endswith(NPZ_WALK_FIX)
+    moved.rename(path)
+    broken = gaitgen.write_gaitgen_npz(tmp_path / "broken.npz", ["a"], [0], [np.zeros((40, 12))])
+    with pytest.raises(InputError, match=r"broken\.npz: entry 'feat_0' has feat_data of shape \(40, 12\)"):
+        load_data("gaitgen", options={"path": str(broken), "lazy": True})
+
+
+def test_a_gaitgen_pickle_is_read_into_memory_even_when_lazy(tmp_path, caplog):
+    import joblib
+
+    path = tmp_path / "walks.pkl"
+    joblib.dump({"a": {"feat_data": np.zeros((40, 263)), "updrs_score": 1}}, path)
+    with caplog.at_level("INFO"):
+        data = load_data("gaitgen", options={"path": str(path), "trust_pickle": True, "lazy": True})
+    assert not isinstance(data.train, LazyDataset) and len(data.train) == 1
+    assert "was read into memory" in caplog.text
+
+
 @pytest.mark.parametrize("method", ["erm", "lilaw"])
 def test_a_lazy_run_trains_exactly_as_the_in_memory_run(demo, tmp_path, method):
-    """Real walks read per access (in a DataLoader worker) joined to GAITGen walks in memory."""
+    """Real walks and GAITGen walks read per access (in a DataLoader worker), against both in memory."""
     options = [f"data.{key}={value}" for key, value in demo.items()]
     common = ["--quiet", "--set", *options, f"method={method}", "epochs=2", "lilaw.warmup_epochs=1", "batch_size=8",
               "val_fraction=0.3", "min_steps=0"]
