@@ -1,8 +1,9 @@
 """Time per epoch and peak memory as the training set grows n, 10n, 100n: walks in memory
-against walks read one file per access (gait ``data.lazy``).
+against walks read one at a time per access (gait ``data.lazy``).
 
-Not a test. Writes a PD-GaM-layout folder of random (T, 263) walks once (the largest size;
-the smaller sizes list a prefix of it), then runs every (size, dataset) in a fresh Python
+Not a test. ``--layout pd_gam`` (default) writes a PD-GaM-layout folder of random (T, 263) walks
+once (the largest size; the smaller sizes list a prefix of it); ``--layout gaitgen`` writes one
+GAITGen ``.npz`` export per size instead (every walk a training walk of its own subject). Then it runs every (size, dataset) in a fresh Python
 process, which loads the data, trains a small temporal CNN with ERM and reports the median
 seconds of its epochs after the first (training pass + validation pass) and its peak resident
 memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``: the whole process, imports included;
@@ -10,7 +11,8 @@ also printed above the RSS the process had after its imports). Prints the expone
 time ~ size^b fitted by least squares in log-log (target: 1, linear) and the ratio of peak
 memory at the largest size to the smallest (target for the lazy dataset: flat, 1).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scaling.py [--base 60] [--factors 1 10 100] [--epochs 3] [--workers 0]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scaling.py [--layout pd_gam|gaitgen] [--base 60] [--factors 1 10 100]
+        [--epochs 3] [--workers 0]
 """
 
 from __future__ import annotations
@@ -59,6 +61,16 @@ def size_root(shared: Path, ids: list[str], n_train: int, frames: int, root: Pat
     return root
 
 
+def write_npz(path: Path, n_walks: int, frames: int, seed: int = 0) -> Path:
+    """``n_walks`` random walks as a GAITGen ``.npz`` export, random scores 0-3."""
+    from lilaw_health.domains.gait.gaitgen import write_gaitgen_npz
+
+    rng = np.random.default_rng(seed)
+    walks = [rng.normal(size=(frames, FEATURE_WIDTH)).astype(np.float32) for _ in range(n_walks)]
+    return write_gaitgen_npz(path, [f"walk{i:06d}" for i in range(n_walks)],
+                             rng.integers(0, 4, size=n_walks).tolist(), walks)
+
+
 def rss_mb() -> float:
     """The process's resident memory now (MB), from /proc/self/statm."""
     pages = int(Path("/proc/self/statm").read_text().split()[1])
@@ -79,8 +91,10 @@ def child(root: str, lazy: bool, epochs: int, frames: int, workers: int) -> None
 
     start_rss = rss_mb()
     started = time.perf_counter()
-    data = DOMAIN.load_data("pd_gam", options={"root": root, "max_frames": frames, "min_frames": 1, "lazy": lazy})
-    recipe = load_recipe("gait_demo", overrides=["mix.dataset=", "val_fraction=0.2"])
+    source = {"path": root} if root.endswith(".npz") else {"root": root}
+    data = DOMAIN.load_data("gaitgen" if root.endswith(".npz") else "pd_gam",
+                            options={**source, "max_frames": frames, "min_frames": 1, "lazy": lazy})
+    recipe = load_recipe("gait_demo", overrides=["mix.dataset=", "val_fraction=0.2", "mix.meta_val=both"])
     splits = prepare_splits(data, recipe)
     load_seconds = time.perf_counter() - started
     torch.manual_seed(0)
@@ -100,6 +114,8 @@ def exponent(sizes: list[int], seconds: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--layout", choices=["pd_gam", "gaitgen"], default="pd_gam",
+                        help="a .npy file per walk (PD-GaM) or one GAITGen .npz export per size")
     parser.add_argument("--base", type=int, default=60, help="walks in the smallest training set (n), a multiple of 10")
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--epochs", type=int, default=3, help="the first is not timed")
@@ -115,10 +131,14 @@ def main() -> None:
         parser.error(f"--base must be a multiple of {WALKS_PER_SUBJECT}, and the largest size below 9000")
     with tempfile.TemporaryDirectory() as folder:
         shared = Path(folder) / "walks"
-        ids = write_walks(shared, max(sizes) + max(WALKS_PER_SUBJECT, max(sizes) // 10), args.frames)
+        if args.layout == "pd_gam":
+            ids = write_walks(shared, max(sizes) + max(WALKS_PER_SUBJECT, max(sizes) // 10), args.frames)
         results: dict[str, list[dict]] = {"eager": [], "lazy": []}
         for size in sizes:
-            root = size_root(shared, ids, size, args.frames, Path(folder) / f"n{size}")
+            if args.layout == "pd_gam":
+                root = size_root(shared, ids, size, args.frames, Path(folder) / f"n{size}")
+            else:
+                root = write_npz(Path(folder) / f"n{size}.npz", size, args.frames)
             for kind in results:  # alternate, so that the machine's load drifts over both alike
                 command = [sys.executable, __file__, "--child", str(root), kind, "--epochs", str(args.epochs),
                            "--frames", str(args.frames), "--workers", str(args.workers)]
@@ -126,7 +146,7 @@ def main() -> None:
                 if run.returncode:
                     sys.exit(f"{' '.join(command)} failed:\n{run.stderr}")
                 results[kind].append(json.loads(run.stdout.strip().splitlines()[-1]))
-    print(f"gait walks of {args.frames} frames x 263, tcn width 16, ERM, batch 32, workers {args.workers} (their memory "
+    print(f"{args.layout} layout, gait walks of {args.frames} frames x 263, tcn width 16, ERM, batch 32, workers {args.workers} (their memory "
           f"not in the peak), {args.epochs - 1} timed epochs (median), one process per run; peak = ru_maxrss (whole "
           f"process), above = peak - RSS after imports")
     print(f"{'dataset':<8}{'walks':>8}{'train':>8}{'s/epoch':>10}{'load s':>9}{'peak MB':>10}{'above MB':>10}")
