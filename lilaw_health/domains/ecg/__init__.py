@@ -62,13 +62,14 @@ class EcgDomain(Domain):
         With ``data.features`` the baselines see the raw series (MiniRocket + ridge then uses
         the very features the network was trained on).
         """
-        names = UcrOptions.from_mapping(recipe.data).baselines if recipe is not None else (
-            baselines.DEFAULT_BASELINES)
+        options = UcrOptions.from_mapping(recipe.data) if recipe is not None else None
+        names = options.baselines if options is not None else baselines.DEFAULT_BASELINES
         if not names or data.task != "classification":
             return None
         return baselines.evaluate_baselines(series_data(data), y_true=np.asarray(y_true), proba=np.asarray(proba),
                                             names=names, train_labels=train_labels, train_indices=train_indices,
-                                            seed=recipe.seed if recipe is not None else 0)
+                                            seed=recipe.seed if recipe is not None else 0,
+                                            features=options.features if options is not None else "none")
 
 
 DOMAIN = EcgDomain()

@@ -42,9 +42,14 @@ LABELS_MISALIGNED = ("the run trained on {count} of the {total} training series 
                      "network's training set, so they were skipped.")
 BELOW_KNN = ("The trained model's test accuracy {model:.4f} is below the 1-NN Euclidean baseline's {knn:.4f} "
              "(fitted on the same {n_train} training series and labels): the network learned less than a "
-             "nearest-neighbour lookup. Check that the training loss fell (train longer: epochs), or try another "
-             "model: the `ucr` recipe (MiniRocket features and a linear head) is the stronger default on the UCR "
-             "archive (pipelines/README.md).")
+             "nearest-neighbour lookup. {advice}")
+TRY_UCR = ("Check that the training loss fell (train longer: epochs), or try another model: the `ucr` recipe "
+           "(MiniRocket features and a linear head) is the stronger default on the UCR archive (pipelines/README.md).")
+TRY_RIDGE = ("The network already sees MiniRocket features (data.features=minirocket): with few training series its "
+             "head can fit them exactly, or a small validation split can keep an early, barely trained epoch "
+             "(see kept_epoch in metrics.json). The MiniRocket + ridge baseline of this run fits the same features "
+             "with a penalty chosen by leave-one-out; compare with it, or try the `ecg5000` recipe (an FCN on the "
+             "raw series).")
 PADDED = ("Series of different lengths were made equal by data.length_policy={policy} before the baselines ran: "
           "they compare the series as the model saw them, which is not how the archive's published baselines "
           "treat variable-length sets.")
@@ -230,7 +235,7 @@ def _finite(x: np.ndarray, split: str) -> np.ndarray:
 
 def evaluate_baselines(data: TaskData, *, y_true: np.ndarray, proba: np.ndarray, names: Sequence[str],
                        train_labels: np.ndarray | None = None, train_indices: np.ndarray | None = None,
-                       seed: int = 0) -> dict[str, Any]:
+                       seed: int = 0, features: str = "none") -> dict[str, Any]:
     """The baselines of one run beside the network: ``metrics["domain"]`` of the run.
 
     Parameters
@@ -249,6 +254,9 @@ def evaluate_baselines(data: TaskData, *, y_true: np.ndarray, proba: np.ndarray,
     train_indices : numpy.ndarray of int, shape (n_kept,), optional
         Which series of ``data.train`` those are (the recipe may keep a subset: imbalance,
         ``mix.real_train``); default all of them.
+    features : str
+        The network's input (``data.features``: "none" for the raw series, "minirocket"); it
+        chooses the advice of the below-1-NN warning.
 
     Returns
     -------
@@ -276,7 +284,9 @@ def evaluate_baselines(data: TaskData, *, y_true: np.ndarray, proba: np.ndarray,
         LOGGER.info("baseline %s %s", name, reason)
     warnings = []
     if "knn1" in scores and model["accuracy"] < scores["knn1"]["accuracy"]:
-        warnings.append(BELOW_KNN.format(model=model["accuracy"], knn=scores["knn1"]["accuracy"], n_train=n_train))
+        advice = TRY_RIDGE if features == "minirocket" else TRY_UCR
+        warnings.append(BELOW_KNN.format(model=model["accuracy"], knn=scores["knn1"]["accuracy"], n_train=n_train,
+                                         advice=advice))
     return {"baselines": scores, "not_run": not_run, "model": model, "warnings": warnings,
             "summary": {f"{name}_accuracy": values["accuracy"] for name, values in scores.items()},
             "report": _report(data, model, results, n_train=n_train, n_test=len(y_true))}

@@ -16,6 +16,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from lilaw_health.core.errors import BAD_VALUE, InputError, UnknownNameError
 from lilaw_health.domains.ecg import DOMAIN, baselines
 from lilaw_health.domains.ecg.baselines import (BELOW_KNN, LABELS_MISALIGNED, NOT_FINITE_INPUTS, PADDED, TOO_SHORT,
+                                                 TRY_RIDGE, TRY_UCR,
                                                 evaluate_baselines, minirocket_ridge, nearest_neighbour,
                                                 run_baselines)
 from lilaw_health.domains.ecg.data import BASELINES_EXAMPLE, load_data
@@ -73,7 +74,7 @@ def test_network_below_knn1_is_a_warning_naming_both_numbers(chinatown):
     result = DOMAIN.evaluate(chinatown, y_true=test_y, proba=_uniform_proba(len(test_y), 2), out_dir=None)
     model, knn = np.mean(test_y == 0), result["baselines"]["knn1"]["accuracy"]
     assert result["model"]["accuracy"] == pytest.approx(model)
-    assert result["warnings"] == [BELOW_KNN.format(model=model, knn=knn, n_train=20)]
+    assert result["warnings"] == [BELOW_KNN.format(model=model, knn=knn, n_train=20, advice=TRY_UCR)]
     assert set(result["summary"]) == {"knn1_accuracy", "minirocket_ridge_accuracy"}
     assert result["summary"]["knn1_accuracy"] == knn
     assert result["not_run"] == {}
@@ -170,3 +171,12 @@ def test_a_run_reports_the_baselines(tmp_path, caplog):
     assert "1-NN Euclidean: accuracy" in (tmp_path / "run" / "report.html").read_text()
     below = metrics["test"]["accuracy"] < domain["summary"]["knn1_accuracy"]
     assert any("below the 1-NN Euclidean baseline" in r.getMessage() for r in caplog.records) == below
+
+
+def test_below_knn1_on_minirocket_features_points_to_the_ridge_not_to_the_same_recipe(chinatown):
+    _, _, _, test_y = _arrays(chinatown)
+    recipe = load_recipe("ucr", overrides=["dataset=Chinatown", "data.baselines=[knn1]"])
+    result = DOMAIN.evaluate(chinatown, y_true=test_y, proba=_uniform_proba(len(test_y), 2), out_dir=None,
+                             recipe=recipe)
+    (warning,) = result["warnings"]
+    assert warning.endswith(TRY_RIDGE) and "`ucr` recipe" not in warning
