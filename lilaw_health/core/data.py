@@ -178,8 +178,9 @@ class ArrayDataset(Dataset):
         return map_sample(lambda part: part[index], self.inputs), target_item(self.targets[index])
 
     def gather(self, indices: Tensor) -> Sample:
-        """The inputs of several samples in one indexing operation per part."""
-        return map_sample(lambda part: part[indices], self.inputs)
+        """The inputs of several samples in one ``index_select`` per part (the same values as
+        ``part[indices]``, a few times faster on a batch: LiLAW draws one every step)."""
+        return map_sample(lambda part: part.index_select(0, indices), self.inputs)
 
 
 class LabeledView(Dataset):

@@ -255,6 +255,29 @@ class Method:
         del state
 
 
+class ModeSwitch:
+    """``model.train(mode)`` for a switch on every step: the ``training`` flag of each module set
+    directly (nn.Module's recursion costs about 0.1 ms per switch on a small MLP, a tenth of
+    LiLAW's meta step), with the same result. A model with a module that overrides ``train``
+    (e.g. to keep batch norm frozen) goes through its own ``train``. The module list is read
+    again when the model object changes."""
+
+    def __init__(self) -> None:
+        self._model: nn.Module | None = None
+        self._modules: list[nn.Module] | None = None
+
+    def __call__(self, model: nn.Module, training: bool) -> None:
+        if model is not self._model:
+            modules = list(model.modules())
+            plain = all(type(module).train is nn.Module.train for module in modules)
+            self._model, self._modules = model, modules if plain else None
+        if self._modules is None:
+            model.train(training)
+            return
+        for module in self._modules:
+            object.__setattr__(module, "training", training)  # what nn.Module.train sets, without its checks
+
+
 class LiLAWMethod(Method):
     """LiLAW (Moturu et al., arXiv:2509.20786): weighted loss, then a meta step on a
     random validation batch every ``meta_every`` steps after the warm-up epochs."""
@@ -264,6 +287,7 @@ class LiLAWMethod(Method):
     def __init__(self, context: MethodContext) -> None:
         super().__init__(context)
         self.lilaw = context.task.lilaw(context.lilaw)
+        self._switch_mode = ModeSwitch()
 
     def _warming_up(self, epoch: int) -> bool:
         return epoch < self.lilaw.config.warmup_epochs
@@ -281,12 +305,12 @@ class LiLAWMethod(Method):
             return None
         inputs, targets = next_val_batch()
         was_training = model.training
-        model.eval()
+        self._switch_mode(model, False)
         with torch.no_grad():
             outputs = full_precision(model(inputs))  # the forward may run in float16; the rest in float32
             with without_autocast(outputs.device):
                 per_sample = self.loss_fn(outputs, targets)
-        model.train(was_training)
+        self._switch_mode(model, was_training)
         if distributed.world_size() == 1:
             self.lilaw.meta_step(outputs, targets, per_sample, checked=False)
         else:  # each process holds a share of the meta batch: one update from the mean over all of it

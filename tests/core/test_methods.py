@@ -10,7 +10,7 @@ import torch
 from lilaw_health.core import METHODS, MethodContext, method_loss
 from lilaw_health.core.errors import ConfigError
 from lilaw_health.core.losses import PER_SAMPLE_LOSSES, cross_entropy
-from lilaw_health.core.methods import FIXED_LOSS_CONFLICT
+from lilaw_health.core.methods import FIXED_LOSS_CONFLICT, ModeSwitch
 
 BASELINES = {"gce": ("gce", "none"), "sce": ("sce", "none"), "focal": ("focal", "none"),
              "label_smoothing": ("label_smoothing", "none"), "cb_ce": ("cross_entropy", "effective_number")}
@@ -60,3 +60,39 @@ def test_sample_weight_applies_to_dynamic_loss():
     got = method.training_loss(outputs, targets, epoch=0, positions=positions)  # warm-up: no meta step
     target = corrected_targets(torch.full((3,), 0.98), targets, torch.softmax(outputs, 1))
     torch.testing.assert_close(got, (soft_cross_entropy(outputs, target) * weight[positions]).mean())
+
+
+def _modes(model: torch.nn.Module) -> list[bool]:
+    return [module.training for module in model.modules()]
+
+
+def test_mode_switch_sets_what_module_train_sets():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Sequential(torch.nn.Dropout(0.5), torch.nn.BatchNorm1d(4)))
+    reference = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Sequential(torch.nn.Dropout(0.5), torch.nn.BatchNorm1d(4)))
+    switch = ModeSwitch()
+    for training in (False, True, False):
+        switch(model, training)
+        reference.train(training)
+        assert _modes(model) == _modes(reference) == [training] * 5
+
+
+class FrozenNorm(torch.nn.Module):
+    """A model that keeps its batch norm in eval mode whatever train() is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear, self.norm = torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4)
+
+    def train(self, mode: bool = True) -> FrozenNorm:
+        super().train(mode)
+        self.norm.eval()
+        return self
+
+
+def test_mode_switch_goes_through_a_models_own_train():
+    model, switch = FrozenNorm(), ModeSwitch()
+    switch(model, True)
+    assert model.training and model.linear.training and not model.norm.training
+    other = torch.nn.Linear(2, 2)  # a new model object: its modules are read again
+    switch(other, False)
+    assert not other.training
